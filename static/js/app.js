@@ -1,0 +1,22 @@
+// Progressive enhancement only: every page works without this file.
+import { initAll } from "../vendor/govuk-frontend/govuk-frontend-6.6.0.min.js";
+
+// GOV.UK Frontend components start only when <body> carries this class
+// (upstream sets it with an inline script, which our pages do not allow).
+document.body.classList.add("govuk-frontend-supported", "js-enabled");
+initAll();
+
+// After htmx swaps in a new page, start the components in it and move focus
+// the way a full page load would: to the error summary, else to the heading.
+document.body.addEventListener("htmx:afterSettle", (event) => {
+  const scope = event.detail.elt instanceof Element ? event.detail.elt : document.body;
+  initAll({ scope });
+  const summary = document.querySelector(".govuk-error-summary");
+  const heading = document.querySelector("main h1");
+  const target = summary || heading;
+  if (target) {
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+    window.scrollTo(0, 0);
+  }
+});

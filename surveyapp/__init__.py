@@ -1,0 +1,112 @@
+"""Survey platform: application factory."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from surveyapp.clock import utcnow
+from surveyapp.errors import ConfigError
+
+csrf = CSRFProtect()
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure one instance of the application.
+
+    Configuration is layered: defaults below, then ``SURVEYAPP_*``
+    environment variables, then ``test_config`` (tests only).
+    """
+    app = Flask(
+        __name__, static_folder=str(PROJECT_ROOT / "static"), instance_path=str(instance_path())
+    )
+    app.config.from_mapping(
+        SECRET_KEY=None,  # SURVEYAPP_SECRET_KEY; required when served by a WSGI server
+        DATABASE_URL=default_database_url(),  # SQLite in the instance folder, or PostgreSQL
+        QUESTIONNAIRE_DIR=str(PROJECT_ROOT / "questionnaires"),  # the definition files
+        CLOCK=utcnow,  # tests pass a function returning a fixed time
+        STUDY_TIMEZONE="Europe/London",  # display only; storage is UTC
+        SESSION_COOKIE_SECURE=False,  # set SURVEYAPP_SESSION_COOKIE_SECURE=true behind HTTPS
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # uploads and posts
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    app.config.from_prefixed_env("SURVEYAPP")
+    if test_config is not None:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _ensure_secret_key(app)
+
+    from surveyapp import cli, db
+    from surveyapp.web import errors, filters
+
+    db.init_app(app)
+    csrf.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def instance_path() -> Path:
+    """The folder for the development database and key (SURVEYAPP_INSTANCE_PATH, or instance/)."""
+    return Path(os.environ.get("SURVEYAPP_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+
+
+def default_database_url() -> str:
+    """SURVEYAPP_DATABASE_URL, or the embedded default: SQLite in the instance folder."""
+    return (
+        os.environ.get("SURVEYAPP_DATABASE_URL")
+        or f"sqlite:///{instance_path() / 'surveyapp.sqlite'}"
+    )
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Use SURVEYAPP_SECRET_KEY; in development, make one and keep it in the instance folder.
+
+    :raises ConfigError: when the app is served (not run from the ``flask`` command,
+        not in debug or test mode) without a secret key.
+    """
+    if app.config.get("SECRET_KEY"):
+        return
+    developing = app.debug or app.testing or os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    if not developing:
+        raise ConfigError(
+            "SURVEYAPP_SECRET_KEY is not set. Set it to a long random value, for example the "
+            'output of: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32), encoding="utf-8")
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text(encoding="utf-8").strip()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from surveyapp import auth
+    from surveyapp.admin.views import bp as admin_bp
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin_bp)
+
+    @app.get("/")
+    def home():
+        from flask import redirect, url_for
+
+        return redirect(url_for("admin.index"))
+
+    @app.get("/health")
+    def health():
+        """Answer whether the app and its database are up, for load balancers and monitors."""
+        from sqlalchemy import text
+
+        from surveyapp.db import get_session
+
+        get_session().execute(text("SELECT 1"))
+        return {"status": "ok"}

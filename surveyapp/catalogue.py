@@ -1,0 +1,112 @@
+"""Questionnaire versions: the exact text of every file as loaded, stored once per change.
+
+Flask-free. The caller owns the transaction: these functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from surveyapp.models import QuestionnaireVersion, User
+from surveyapp.questionnaires import Catalogue, Questionnaire, check_source
+from surveyapp.questionnaires.diff import Change, compare
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of storing one file: its version, and whether it is new."""
+
+    key: str
+    version: QuestionnaireVersion
+    is_new: bool
+
+
+def latest_versions(session: Session) -> dict[str, QuestionnaireVersion]:
+    """Return the newest stored version of each questionnaire, by key."""
+    newest = (
+        select(
+            QuestionnaireVersion.questionnaire_key,
+            func.max(QuestionnaireVersion.number).label("number"),
+        )
+        .group_by(QuestionnaireVersion.questionnaire_key)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(QuestionnaireVersion).join(
+            newest,
+            (QuestionnaireVersion.questionnaire_key == newest.c.questionnaire_key)
+            & (QuestionnaireVersion.number == newest.c.number),
+        )
+    )
+    return {version.questionnaire_key: version for version in rows}
+
+
+def versions_of(session: Session, key: str) -> list[QuestionnaireVersion]:
+    """Return every stored version of one questionnaire, newest first."""
+    return list(
+        session.scalars(
+            select(QuestionnaireVersion)
+            .where(QuestionnaireVersion.questionnaire_key == key)
+            .order_by(QuestionnaireVersion.number.desc())
+        )
+    )
+
+
+def store_versions(
+    session: Session, catalogue: Catalogue, *, now: datetime, user: User | None = None
+) -> list[Stored]:
+    """Store a new version of every usable file whose text differs from its newest version.
+
+    Files with errors are never stored. An unchanged file makes no new version.
+    """
+    latest = latest_versions(session)
+    stored = []
+    for result in catalogue.results:
+        questionnaire = result.questionnaire
+        if questionnaire is None:
+            continue
+        current = latest.get(questionnaire.key)
+        if current is not None and current.content_hash == result.content_hash:
+            stored.append(Stored(questionnaire.key, current, is_new=False))
+            continue
+        version = QuestionnaireVersion(
+            questionnaire_key=questionnaire.key,
+            number=(current.number + 1) if current else 1,
+            content_hash=result.content_hash,
+            title=questionnaire.title,
+            source_text=result.text,
+            loaded_at=now,
+            loaded_by=user,
+        )
+        session.add(version)
+        stored.append(Stored(questionnaire.key, version, is_new=True))
+    session.flush()
+    return stored
+
+
+def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
+    """Rebuild the questionnaire a stored version holds.
+
+    A version was stored only when its text had no error, so this succeeds
+    unless the format itself changed; then the problems are raised.
+    """
+    result = check_source(
+        version.source_text.encode("utf-8"), f"{version.questionnaire_key}.yaml", Path(".")
+    )
+    if result.questionnaire is None:
+        from surveyapp.errors import DefinitionError
+
+        raise DefinitionError(
+            f"{version.questionnaire_key} version {version.number}", result.errors
+        )
+    return result.questionnaire
+
+
+def changes_between(old: QuestionnaireVersion, new: QuestionnaireVersion) -> list[Change]:
+    """Describe what changed from one stored version to the next."""
+    return compare(questionnaire_of(old), questionnaire_of(new))

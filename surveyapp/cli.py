@@ -1,0 +1,219 @@
+"""Command-line groups: ``flask questionnaires``, ``users``, ``db`` and ``demo``."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from surveyapp import accounts, catalogue
+from surveyapp.models import ROLES
+from surveyapp.questionnaires import LoadResult, load_file, questionnaire_files
+
+questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
+users_cli = AppGroup("users", help="Manage staff accounts.")
+db_cli = AppGroup("db", help="Create or upgrade the database.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(questionnaires_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo)
+
+
+def _session():
+    return current_app.extensions["surveyapp.sessionmaker"]()
+
+
+def _now():
+    return current_app.config["CLOCK"]()
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _no_tables(exc: Exception):
+    _fail(
+        "The database has no tables yet, or is out of date. Run `flask --app surveyapp db "
+        f"upgrade` first.\n({type(exc).__name__})"
+    )
+
+
+# -- questionnaires ----------------------------------------------------------------------
+
+
+@questionnaires_cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def questionnaires_check(paths: tuple[Path, ...]) -> None:
+    """Check questionnaire files and list every problem in every file.
+
+    PATHS may be files or folders; the default is the questionnaire folder.
+    Exits with 1 when any file has an error; warnings alone exit with 0.
+    """
+    paths = paths or (Path(current_app.config["QUESTIONNAIRE_DIR"]),)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        _fail(f"No such file or folder: {', '.join(missing)}", code=2)
+    files = questionnaire_files(paths)
+    if not files:
+        _fail(f"No questionnaire files (*.yaml) in {', '.join(map(str, paths))}.", code=2)
+    results = [load_file(path, display_name=_display(path)) for path in files]
+    for result in results:
+        _echo_result(result)
+    errors = sum(len(result.errors) for result in results)
+    warnings = sum(len(result.warnings) for result in results)
+    broken = sum(1 for result in results if result.errors)
+    click.echo(
+        f"\n{len(results)} file(s) checked: {len(results) - broken} ready, {broken} with errors. "
+        f"{errors} error(s), {warnings} warning(s)."
+    )
+    sys.exit(1 if errors else 0)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _echo_result(result: LoadResult) -> None:
+    name = result.problems[0].file if result.problems else _display(result.path)
+    if result.questionnaire is not None:
+        title = result.questionnaire.title
+        note = f", {len(result.warnings)} warning(s)" if result.warnings else ""
+        click.echo(f"OK     {name}: {title}{note}")
+    else:
+        click.echo(f"ERRORS {name}: {len(result.errors)} error(s)")
+    for problem in result.problems:
+        click.echo(f"  {problem}")
+
+
+@questionnaires_cli.command("load")
+def questionnaires_load() -> None:
+    """Store a new version of every questionnaire file that changed since it was last loaded."""
+    from surveyapp.questionnaires import load_all
+
+    loaded = load_all(Path(current_app.config["QUESTIONNAIRE_DIR"]))
+    with _session() as session:
+        try:
+            stored = catalogue.store_versions(session, loaded, now=_now())
+            session.commit()
+        except (OperationalError, ProgrammingError) as exc:
+            _no_tables(exc)
+    for item in stored:
+        state = "new version" if item.is_new else "unchanged, version"
+        click.echo(f"{item.key}: {state} {item.version.number}")
+    for result in loaded.results:
+        if result.questionnaire is None:
+            click.echo(f"{result.path.name}: not loaded, it has {len(result.errors)} error(s)")
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@click.password_option(help="Asked for when not given.")
+def users_create(email: str, role: str, password: str) -> None:
+    """Create a staff account with a role."""
+    with _session() as session:
+        try:
+            user = accounts.create_user(
+                session, email=email, password=password, role=role, now=_now()
+            )
+            session.commit()
+        except accounts.AccountProblem as exc:
+            _fail(str(exc))
+        except (OperationalError, ProgrammingError) as exc:
+            _no_tables(exc)
+        click.echo(f"Created {user.email} ({user.role}).")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List staff accounts."""
+    from sqlalchemy import select
+
+    from surveyapp.models import User
+
+    with _session() as session:
+        for user in session.scalars(select(User).order_by(User.email)):
+            state = "" if user.is_active else " (disabled)"
+            click.echo(f"{user.email}\t{user.role}{state}")
+
+
+# -- database ----------------------------------------------------------------------------
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    from surveyapp import PROJECT_ROOT
+
+    config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
+    config.attributes["database_url"] = url
+    return config
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database up to the newest schema (the same as `alembic upgrade head`)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), "head")
+    click.echo("The database is up to date.")
+
+
+# -- demo --------------------------------------------------------------------------------
+
+DEMO_EMAIL = "admin@example.org"
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo data, then stop.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Prepare the database with demo data and start the app on this computer."""
+    from alembic import command
+
+    from surveyapp.questionnaires import load_all
+
+    app = current_app._get_current_object()
+    command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
+    password = secrets.token_urlsafe(12)
+    with _session() as session:
+        catalogue.store_versions(
+            session, load_all(Path(app.config["QUESTIONNAIRE_DIR"])), now=_now()
+        )
+        user = accounts.find_user(session, DEMO_EMAIL)
+        if user is None:
+            accounts.create_user(
+                session, email=DEMO_EMAIL, password=password, role="admin", now=_now()
+            )
+        else:
+            accounts.set_password(session, user, password)
+        session.commit()
+    address = f"http://{host}:{port}/admin/"
+    click.echo(
+        "\nsurveyapp demo is ready.\n"
+        f"  Open:      {address}\n"
+        f"  Email:     {DEMO_EMAIL}\n"
+        f"  Password:  {password}   (a new one each time the demo starts)\n"
+        f"  Database:  {app.config['DATABASE_URL']}\n"
+    )
+    if not no_serve:
+        # app.run() refuses to start inside a flask command; the server under it does not.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True)

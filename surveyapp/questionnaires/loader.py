@@ -1,0 +1,1020 @@
+"""Read questionnaire files, report every problem with its place, and build the model.
+
+Flask-free. This is the only module that parses definition files. A file is
+read as YAML 1.2 with ruamel.yaml (duplicate keys refused, ``No`` stays text,
+line and column kept for every node). Every problem is collected in one pass,
+each with file, line, column and a sentence a non-programmer understands;
+nothing here raises on a broken file except :func:`load_questionnaire`, which
+raises :class:`DefinitionError` listing them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from surveyapp.errors import DefinitionError
+from surveyapp.questionnaires.model import (
+    REVERSIBLE_TYPES,
+    SCORABLE_TYPES,
+    AllOf,
+    Answered,
+    AnyOf,
+    Condition,
+    Equals,
+    Item,
+    Not,
+    OneOf,
+    Option,
+    Page,
+    Questionnaire,
+    Row,
+    Scale,
+)
+
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 1_000_000
+#: Every item type the format knows. Each layer that handles types covers all of these.
+KINDS = (
+    "single_choice",
+    "multiple_choice",
+    "likert",
+    "bipolar",
+    "number",
+    "short_text",
+    "long_text",
+    "matrix",
+)
+ORIGINS = ("quoted", "written")
+DEFAULT_MAX_LENGTH = {"short_text": 200, "long_text": 5000}
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
+_HTML = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
+
+_TOP_KEYS = {
+    "format_version",
+    "key",
+    "title",
+    "description",
+    "estimated_minutes",
+    "source",
+    "origin",
+    "option_sets",
+    "pages",
+    "scales",
+}
+_TOP_REQUIRED = ("format_version", "key", "title", "estimated_minutes", "source", "pages")
+_PAGE_KEYS = {"id", "title", "intro", "show_if", "items"}
+_ITEM_COMMON = {"id", "type", "text", "hint", "required", "origin", "show_if"}
+_ITEM_EXTRA = {
+    "single_choice": {"options", "other"},
+    "multiple_choice": {"options", "other", "max_choices"},
+    "likert": {"options", "not_applicable"},
+    "bipolar": {"left", "right", "points", "positive"},
+    "number": {"min", "max", "integer", "unit"},
+    "short_text": {"max_length"},
+    "long_text": {"max_length"},
+    "matrix": {"options", "not_applicable", "rows"},
+}
+# Keys an item type cannot do without, beyond the texts (which report themselves when missing).
+_ITEM_REQUIRED = {
+    "single_choice": ("options",),
+    "multiple_choice": ("options",),
+    "likert": ("options",),
+    "matrix": ("options", "rows"),
+}
+_SCALE_KEYS = {"id", "label", "items", "reverse", "method", "min_answered"}
+_CONDITION_FORMS = (
+    "{item: ID, equals: CODE}, {item: ID, one_of: [CODES]}, {item: ID, answered: true}, "
+    "{not: CONDITION}, {all_of: [CONDITIONS]} or {any_of: [CONDITIONS]}"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file, and where."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"  # or "warning": reported, but the file still loads
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        label = "" if self.is_error else "Warning: "
+        return f"{self.file}, line {self.line}, column {self.column}: {label}{self.message}"
+
+
+@dataclass
+class LoadResult:
+    """What reading one file gave: the questionnaire (None if it has errors) and the problems."""
+
+    path: Path
+    questionnaire: Questionnaire | None
+    problems: list[Problem]
+    text: str = ""
+    content_hash: str = ""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+@dataclass
+class Catalogue:
+    """Every file of a folder: the usable questionnaires by key, and every result."""
+
+    results: list[LoadResult] = field(default_factory=list)
+
+    @property
+    def questionnaires(self) -> dict[str, Questionnaire]:
+        return {r.questionnaire.key: r.questionnaire for r in self.results if r.questionnaire}
+
+    def result(self, key: str) -> LoadResult | None:
+        for result in self.results:
+            if result.path.stem == key:
+                return result
+        return None
+
+
+def load_questionnaire(path: Path) -> Questionnaire:
+    """Parse, check and build one questionnaire.
+
+    :raises DefinitionError: listing all problems, not only the first.
+    """
+    result = load_file(path)
+    if result.questionnaire is None:
+        raise DefinitionError(path.name, result.errors)
+    return result.questionnaire
+
+
+def load_file(path: Path, display_name: str | None = None) -> LoadResult:
+    """Read one file from disk and check it."""
+    name = display_name or path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return LoadResult(path, None, [_too_big(name, size)])
+        data = path.read_bytes()
+    except OSError as exc:
+        return LoadResult(path, None, [Problem(name, 1, 1, f"The file cannot be read: {exc}.")])
+    return check_source(data, name, path=path)
+
+
+def load_all(folder: Path) -> Catalogue:
+    """Read every ``*.yaml`` file of ``folder`` in name order."""
+    return Catalogue([load_file(path) for path in questionnaire_files([folder])])
+
+
+def questionnaire_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders to their ``*.yaml`` files; keep files as given."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+        else:
+            found.append(path)
+    return found
+
+
+def check_source(data: bytes, name: str, path: Path | None = None) -> LoadResult:
+    """Check the bytes of one file; build the questionnaire when there is no error."""
+    path = path or Path(name)
+    content_hash = hashlib.sha256(data).hexdigest()
+    if len(data) > MAX_FILE_BYTES:
+        return LoadResult(path, None, [_too_big(name, len(data))], content_hash=content_hash)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = (
+            f"The file is not saved as UTF-8 text: the byte 0x{data[exc.start]:02X} cannot be "
+            "read. Save the file again with the encoding UTF-8 in your editor."
+        )
+        return LoadResult(path, None, [Problem(name, line, column, message)], "", content_hash)
+    text = text.removeprefix("\ufeff")
+    checker = _Checker(name, Path(name).stem)
+    try:
+        raw = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        checker.problems.append(_yaml_problem(name, exc))
+        return LoadResult(path, None, checker.problems, text, content_hash)
+    except YAMLError as exc:  # unmarked errors are rare, but must not crash the check
+        checker.problems.append(Problem(name, 1, 1, f"The file is not valid YAML: {exc}."))
+        return LoadResult(path, None, checker.problems, text, content_hash)
+    questionnaire = checker.check(raw)
+    problems = sorted(checker.problems, key=lambda p: (p.line, p.column))
+    if any(p.is_error for p in problems):
+        questionnaire = None
+    elif questionnaire is not None:
+        questionnaire = _with_hash(questionnaire, content_hash)
+    return LoadResult(path, questionnaire, problems, text, content_hash)
+
+
+def _with_hash(questionnaire: Questionnaire, content_hash: str) -> Questionnaire:
+    from dataclasses import replace
+
+    return replace(questionnaire, content_hash=content_hash)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")  # keeps line/column; builds plain data, never Python objects
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _too_big(name: str, size: int) -> Problem:
+    return Problem(
+        name,
+        1,
+        1,
+        f"The file is {size:,} bytes, over the limit of 1 MB. A questionnaire file is "
+        "normally a few kilobytes: check that this is the right file.",
+    )
+
+
+def _yaml_problem(name: str, exc: MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = (exc.problem or "").strip()
+    duplicate = re.match(r'found duplicate key "(.*?)"', problem)
+    if duplicate:
+        first = exc.context_mark.line + 1 if exc.context_mark else None
+        where = f" in the block starting at line {first}" if first else ""
+        message = (
+            f'The key "{duplicate.group(1)}" is written twice{where}. '
+            "Keep one of them and delete the other."
+        )
+    else:
+        message = (
+            f"The file is not valid YAML here: {problem or exc}. Check the indentation, "
+            "and that every quote, bracket and brace that opens also closes."
+        )
+    return Problem(name, line, column, message)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f' Did you mean "{close[0]}"?' if close else ""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass
+class _Known:
+    """An answer id seen so far, with what a condition or scale needs to know about it."""
+
+    type: str
+    codes: tuple[Any, ...]
+    text: str
+
+
+class _Checker:
+    """One pass over a parsed file: collect problems and build the model."""
+
+    def __init__(self, name: str, stem: str) -> None:
+        self.name = name
+        self.stem = stem
+        self.problems: list[Problem] = []
+        self.known: dict[str, _Known] = {}
+        self.page_ids: set[str] = set()
+        self.texts: dict[str, str] = {}
+        self.option_sets: dict[str, tuple[Option, ...]] = {}
+        self.default_origin = "written"
+        self.all_ids: set[str] = set()  # every item and row id in the file, to tell "later"
+        self.matrix_rows: dict[str, list[str]] = {}
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def _place(self, node: Any, key: Any = None) -> tuple[int, int]:
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            return 1, 1
+        try:
+            if key is None:
+                line, column = lc.line, lc.col
+            elif isinstance(node, CommentedSeq):
+                line, column = lc.item(key)
+            else:
+                line, column = lc.key(key)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            line, column = lc.line, lc.col
+        return line + 1, column + 1
+
+    def error(self, node: Any, key: Any, message: str, severity: str = "error") -> None:
+        message = message[:1].upper() + message[1:]
+        self.problems.append(Problem(self.name, *self._place(node, key), message, severity))
+
+    def warn(self, node: Any, key: Any, message: str) -> None:
+        self.error(node, key, message, "warning")
+
+    # -- typed reads -------------------------------------------------------------------
+
+    def _mapping(self, node: Any, parent: Any, key: Any, what: str) -> bool:
+        if isinstance(node, dict):
+            return True
+        self.error(parent, key, f"{what} must be a set of keys and values (key: value).")
+        return False
+
+    def _list(self, node: dict, key: str, what: str, required: bool = True) -> list | None:
+        value = node.get(key)
+        if value is None:
+            if required and key not in node:
+                self.error(node, None, f'{what} needs "{key}:", a list.')
+            elif required:
+                self.error(node, key, f'"{key}" of {what} is empty: it needs at least one entry.')
+            return None
+        if not isinstance(value, list):
+            self.error(node, key, f'"{key}" of {what} must be a list (lines starting with "- ").')
+            return None
+        if required and not value:
+            self.error(node, key, f'"{key}" of {what} is empty: it needs at least one entry.')
+            return None
+        return value
+
+    def _text(self, node: dict, key: str, what: str, required: bool = True) -> str:
+        value = node.get(key)
+        if value is None:
+            if required:
+                if key in node:
+                    self.error(node, key, f'"{key}" of {what} is empty: write the text.')
+                else:
+                    self.error(node, None, f'{what} needs "{key}:", a text.')
+            return ""
+        if not isinstance(value, str):
+            self.error(
+                node, key, f'"{key}" of {what} must be text; put it in quotes if it is meant so.'
+            )
+            return ""
+        text = " ".join(str(value).split()) if key not in ("intro", "description") else value
+        text = str(text).strip()
+        if required and not text:
+            self.error(node, key, f'"{key}" of {what} is empty: write the text.')
+        if _HTML.search(text):
+            self.warn(
+                node,
+                key,
+                f'"{key}" of {what} contains what looks like HTML ({_HTML.search(text).group(0)}). '
+                "Participants will see it as plain text, not as formatting.",
+            )
+        return text
+
+    def _int(self, node: dict, key: str, what: str, default: int | None, low: int, high: int):
+        value = node.get(key, default)
+        if value is None:
+            self.error(node, None, f'{what} needs "{key}:", a whole number.')
+            return default
+        if not _is_int(value):
+            self.error(node, key, f'"{key}" of {what} must be a whole number, not "{value}".')
+            return default
+        if not low <= value <= high:
+            self.error(node, key, f'"{key}" of {what} must be between {low} and {high}.')
+            return default
+        return value
+
+    def _unknown_keys(self, node: dict, allowed: set[str], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                hint = _did_you_mean(key, allowed)
+                known = ", ".join(sorted(allowed))
+                self.error(
+                    node,
+                    key,
+                    f'{what} has the key "{key}", which this format does not know.'
+                    f"{hint or ' Known keys here: ' + known + '.'}",
+                )
+
+    def _new_id(self, node: dict, key: str, what: str) -> str | None:
+        value = node.get(key)
+        if value is None:
+            self.error(node, None, f'{what} needs "id:", such as q1_role.')
+            return None
+        if not isinstance(value, str) or not _ID.match(value):
+            self.error(
+                node,
+                key,
+                f'The id "{value}" of {what} cannot be used: write it with lower-case letters, '
+                "digits and _, starting with a letter, such as q1_role.",
+            )
+            return None
+        if value in self.known or value in self.page_ids:
+            self.error(node, key, f'The id "{value}" is used twice. Every id must be unique.')
+            return None
+        return value
+
+    # -- the questionnaire -------------------------------------------------------------
+
+    def check(self, raw: Any) -> Questionnaire | None:
+        if not isinstance(raw, dict):
+            self.problems.append(
+                Problem(
+                    self.name,
+                    1,
+                    1,
+                    "The file must be a questionnaire: keys such as format_version, key, title "
+                    "and pages, each at the start of a line. It is empty or holds something else.",
+                )
+            )
+            return None
+        self._unknown_keys(raw, _TOP_KEYS, "the questionnaire")
+        for key in _TOP_REQUIRED:
+            if key not in raw:
+                self.error(raw, None, f'The questionnaire needs "{key}:".')
+        version = raw.get("format_version")
+        if "format_version" in raw and version != FORMAT_VERSION:
+            self.error(
+                raw,
+                "format_version",
+                f'"format_version" must be {FORMAT_VERSION}; this app does not know version '
+                f'"{version}".',
+            )
+        key = raw.get("key")
+        if "key" in raw:
+            if not isinstance(key, str) or not _ID.match(key):
+                self.error(
+                    raw,
+                    "key",
+                    'The "key" must be lower-case letters, digits and _ , such as '
+                    "peer_support_baseline.",
+                )
+            elif key != self.stem:
+                self.error(
+                    raw,
+                    "key",
+                    f'The key "{key}" must be the same as the file name "{self.stem}": rename '
+                    "the file or change the key.",
+                )
+        title = self._text(raw, "title", "the questionnaire") if "title" in raw else ""
+        description = self._text(raw, "description", "the questionnaire", required=False)
+        source = self._text(raw, "source", "the questionnaire") if "source" in raw else ""
+        minutes = (
+            self._int(raw, "estimated_minutes", "the questionnaire", 1, 1, 240)
+            if "estimated_minutes" in raw
+            else 1
+        )
+        if "origin" in raw:
+            self.default_origin = self._origin(raw, "the questionnaire") or "written"
+        self._option_sets(raw)
+        self.all_ids = _all_ids(raw)
+        pages = self._pages(raw) if "pages" in raw else ()
+        scales = self._scales(raw)
+        if not pages:
+            return None
+        return Questionnaire(
+            key=key if isinstance(key, str) else self.stem,
+            title=title,
+            description=description,
+            estimated_minutes=minutes,
+            source=source,
+            pages=pages,
+            scales=scales,
+        )
+
+    def _origin(self, node: dict, what: str) -> str | None:
+        origin = node.get("origin")
+        if origin not in ORIGINS:
+            self.error(
+                node,
+                "origin",
+                f'"origin" of {what} must be "quoted" (wording from the source document) or '
+                f'"written" (written for the product), not "{origin}".',
+            )
+            return None
+        return origin
+
+    def _option_sets(self, raw: dict) -> None:
+        sets = raw.get("option_sets")
+        if sets is None:
+            return
+        if not self._mapping(sets, raw, "option_sets", '"option_sets"'):
+            return
+        for name, options in sets.items():
+            built = self._options_list(sets, name, options, f'the option set "{name}"')
+            if built is not None:
+                self.option_sets[str(name)] = built
+
+    def _options_list(self, parent: Any, key: Any, options: Any, what: str):
+        if not isinstance(options, list):
+            self.error(parent, key, f"{what} must be a list of options ({{code: 1, label: ...}}).")
+            return None
+        if not options:
+            self.error(parent, key, f"{what} has an empty list of options: add at least one.")
+            return None
+        built: list[Option] = []
+        seen: dict[Any, int] = {}
+        for index, option in enumerate(options):
+            made = self._option(options, index, option, f"option {index + 1} of {what}")
+            if made is None:
+                continue
+            if made.code in seen:
+                self.error(
+                    options,
+                    index,
+                    f"The option code {made.code!r} is used twice in {what} (options "
+                    f"{seen[made.code] + 1} and {index + 1}). Each option needs its own code.",
+                )
+                continue
+            seen[made.code] = index
+            built.append(made)
+        return tuple(built) if len(built) == len(options) else None
+
+    def _option(self, parent: Any, key: Any, option: Any, what: str) -> Option | None:
+        if not isinstance(option, dict):
+            self.error(parent, key, f"{what} must be written as {{code: 1, label: ...}}.")
+            return None
+        self._unknown_keys(option, {"code", "label"}, what)
+        code = option.get("code")
+        if "code" not in option:
+            self.error(option, None, f'{what} needs a "code:".')
+            return None
+        if not (_is_int(code) or (isinstance(code, str) and _CODE.match(code))):
+            self.error(
+                option,
+                "code",
+                f"The code of {what} must be a whole number or a short word of letters, "
+                f'digits and _ (at most 20), not "{code}".',
+            )
+            return None
+        label = self._text(option, "label", what)
+        if not label:
+            return None
+        return Option(code if _is_int(code) else str(code), label)
+
+    def _item_options(self, item: dict, what: str) -> tuple[Option, ...] | None:
+        options = item.get("options")
+        if options is None:
+            if "options" in item:
+                self.error(
+                    item, "options", f"{what} has an empty list of options: add at least one."
+                )
+            return None
+        if isinstance(options, str):
+            if options not in self.option_sets:
+                hint = _did_you_mean(options, self.option_sets)
+                self.error(
+                    item,
+                    "options",
+                    f'{what} uses the option set "{options}", which is not defined under '
+                    f'"option_sets".{hint}',
+                )
+                return None
+            return self.option_sets[options]
+        return self._options_list(item, "options", options, what)
+
+    # -- pages and items ---------------------------------------------------------------
+
+    def _pages(self, raw: dict) -> tuple[Page, ...]:
+        pages = self._list(raw, "pages", "the questionnaire")
+        if not pages:
+            return ()
+        built = []
+        for index, page in enumerate(pages):
+            if not self._mapping(page, pages, index, f"page {index + 1}"):
+                continue
+            page_id = self._new_id(page, "id", f"page {index + 1}")
+            what = f'the page "{page_id}"' if page_id else f"page {index + 1}"
+            self._unknown_keys(page, _PAGE_KEYS, what)
+            title = self._text(page, "title", what)
+            intro = self._text(page, "intro", what, required=False)
+            show_if = self._condition(page, "show_if", what) if "show_if" in page else None
+            if page_id:
+                self.page_ids.add(page_id)
+            items = self._list(page, "items", what)
+            built_items = [self._item(items, i, item) for i, item in enumerate(items or [])]
+            if items and all(built_items) and page_id:
+                built.append(Page(page_id, title, tuple(built_items), intro, show_if))
+        return tuple(built) if len(built) == len(pages) else ()
+
+    def _item(self, items: list, index: int, item: Any) -> Item | None:
+        if not self._mapping(item, items, index, f"item {index + 1} of this page"):
+            return None
+        item_id = self._new_id(item, "id", "an item")
+        what = f'the item "{item_id}"' if item_id else "an item"
+        kind = item.get("type")
+        if kind not in KINDS:
+            if "type" not in item:
+                self.error(item, None, f'{what} needs "type:", one of: {", ".join(KINDS)}.')
+            else:
+                self.error(
+                    item,
+                    "type",
+                    f'{what} has the type "{kind}", which this format does not know.'
+                    f"{_did_you_mean(kind, KINDS) or ' Use one of: ' + ', '.join(KINDS) + '.'}",
+                )
+            return None
+        self._unknown_keys(item, _ITEM_COMMON | _ITEM_EXTRA[kind], what)
+        for key in _ITEM_REQUIRED.get(kind, ()):
+            if key not in item:
+                self.error(item, None, f'{what} ({kind}) needs "{key}:".')
+        # Conditions look back: check before this item's own ids are known.
+        show_if = self._condition(item, "show_if", what) if "show_if" in item else None
+        text = self._text(item, "text", what, required=kind != "bipolar")
+        fields: dict[str, Any] = {
+            "hint": self._text(item, "hint", what, required=False),
+            "origin": (self._origin(item, what) if "origin" in item else None)
+            or self.default_origin,
+        }
+        required = item.get("required", True)
+        if not isinstance(required, bool):
+            self.error(item, "required", f'"required" of {what} must be true or false.')
+        fields["required"] = required is not False
+        built = self._kind_fields(kind, item, what, fields)
+        if item_id is None or built is None:
+            return None
+        made = Item(id=item_id, type=kind, text=text, show_if=show_if, **fields)
+        self._remember(item, made)
+        return made
+
+    def _kind_fields(self, kind: str, item: dict, what: str, fields: dict) -> dict | None:
+        ok = True
+        if kind in ("single_choice", "multiple_choice", "likert", "matrix"):
+            options = self._item_options(item, what)
+            ok = options is not None
+            fields["options"] = options or ()
+            if options is not None and kind in ("likert", "matrix") and len(options) < 2:
+                self.error(
+                    item,
+                    "options",
+                    f"{what} is a Likert scale with {len(options)} point; a scale needs at least "
+                    "2 points.",
+                )
+                ok = False
+        if kind in ("likert", "matrix") and "not_applicable" in item:
+            option = self._option(
+                item,
+                "not_applicable",
+                item["not_applicable"],
+                f'the "not applicable" choice of {what}',
+            )
+            if option is not None and option.code in {o.code for o in fields["options"]}:
+                self.error(
+                    item,
+                    "not_applicable",
+                    f'The "not applicable" code {option.code!r} of {what} is already a point of '
+                    "the scale. Give it a code of its own, such as 9.",
+                )
+                option = None
+            ok = ok and option is not None
+            fields["not_applicable"] = option
+        if kind in ("single_choice", "multiple_choice") and "other" in item:
+            other = item["other"]
+            if isinstance(other, str) and other.strip():
+                option = Option("other", " ".join(other.split()))
+            else:
+                option = self._option(item, "other", other, f'the "other" choice of {what}')
+            if option is not None and option.code in {o.code for o in fields["options"]}:
+                self.error(
+                    item,
+                    "other",
+                    f'The "other" code {option.code!r} of {what} is already used by an option.',
+                )
+                option = None
+            ok = ok and option is not None
+            fields["other"] = option
+        if kind == "multiple_choice" and "max_choices" in item:
+            fields["max_choices"] = self._int(item, "max_choices", what, None, 1, 1000)
+        if kind == "bipolar":
+            fields["left"] = self._text(item, "left", what)
+            fields["right"] = self._text(item, "right", what)
+            fields["points"] = self._int(item, "points", what, 5, 2, 11) if "points" in item else 5
+            positive = item.get("positive", "left")
+            if positive not in ("left", "right"):
+                self.error(item, "positive", f'"positive" of {what} must be "left" or "right".')
+                ok = False
+            fields["positive"] = positive
+            ok = ok and bool(fields["left"]) and bool(fields["right"])
+        if kind == "number":
+            ok = self._number_fields(item, what, fields) and ok
+        if kind in ("short_text", "long_text"):
+            fields["max_length"] = (
+                self._int(item, "max_length", what, DEFAULT_MAX_LENGTH[kind], 1, 100_000)
+                if "max_length" in item
+                else DEFAULT_MAX_LENGTH[kind]
+            )
+        if kind == "matrix":
+            rows = self._rows(item, what)
+            ok = ok and rows is not None
+            fields["rows"] = rows or ()
+        return fields if ok else None
+
+    def _number_fields(self, item: dict, what: str, fields: dict) -> bool:
+        ok = True
+        for key in ("min", "max"):
+            if key in item:
+                if not _is_number(item[key]):
+                    self.error(item, key, f'"{key}" of {what} must be a number, not "{item[key]}".')
+                    ok = False
+                else:
+                    fields[key] = item[key]
+        if ok and fields.get("min") is not None and fields.get("max") is not None:
+            if fields["min"] > fields["max"]:
+                self.error(
+                    item,
+                    "max",
+                    f'"max" of {what} ({fields["max"]}) is smaller than "min" ({fields["min"]}).',
+                )
+                ok = False
+        integer = item.get("integer", True)
+        if not isinstance(integer, bool):
+            self.error(item, "integer", f'"integer" of {what} must be true or false.')
+            ok = False
+        fields["integer"] = integer is not False
+        fields["unit"] = self._text(item, "unit", what, required=False)
+        return ok
+
+    def _rows(self, item: dict, what: str) -> tuple[Row, ...] | None:
+        rows = self._list(item, "rows", what) if "rows" in item else None
+        if not rows:
+            return None
+        built = []
+        for index, row in enumerate(rows):
+            if not self._mapping(row, rows, index, f"row {index + 1} of {what}"):
+                continue
+            row_id = self._new_id(row, "id", f"row {index + 1} of {what}")
+            row_what = f'the row "{row_id}"' if row_id else f"row {index + 1} of {what}"
+            self._unknown_keys(row, {"id", "text", "origin"}, row_what)
+            text = self._text(row, "text", row_what)
+            origin = (self._origin(row, row_what) if "origin" in row else None) or (
+                item.get("origin") if item.get("origin") in ORIGINS else self.default_origin
+            )
+            if row_id and text:
+                built.append(Row(row_id, text, origin))
+                # Rows are answer ids of their own; reserve them at once so ids stay unique.
+                self.known[row_id] = _Known("matrix_row", (), text)
+                self._check_duplicate_text(row, row_id, text)
+        return tuple(built) if len(built) == len(rows) else None
+
+    def _remember(self, node: dict, item: Item) -> None:
+        if item.type == "matrix":
+            codes = tuple(o.code for o in item.all_options())
+            self.matrix_rows[item.id] = [row.id for row in item.rows]
+            for row in item.rows:
+                self.known[row.id] = _Known("matrix_row", codes, row.text)
+        else:
+            codes = tuple(o.code for o in item.all_options())
+            self.known[item.id] = _Known(item.type, codes, item.text)
+            if item.other is not None:
+                self.known[item.other_id] = _Known("short_text", (), item.text)
+            if item.type != "bipolar":
+                self._check_duplicate_text(node, item.id, item.text)
+            else:
+                self._check_duplicate_text(node, item.id, f"{item.left} | {item.right}")
+
+    def _check_duplicate_text(self, node: dict, answer_id: str, text: str) -> None:
+        if not text:
+            return
+        normal = " ".join(text.lower().split())
+        if normal in self.texts:
+            self.warn(
+                node,
+                "id",
+                f'The item "{answer_id}" has exactly the same wording as "{self.texts[normal]}". '
+                "If the source document repeats it on purpose, keep both; otherwise change or "
+                "remove one.",
+            )
+        else:
+            self.texts[normal] = answer_id
+
+    # -- conditions --------------------------------------------------------------------
+
+    def _condition(self, parent: Any, key: Any, what: str) -> Condition | None:
+        node = parent[key]
+        if not isinstance(node, dict) or not node:
+            self.error(parent, key, f"The condition of {what} must be one of: {_CONDITION_FORMS}.")
+            return None
+        if "not" in node:
+            self._only(node, {"not"}, what)
+            inner = self._condition(node, "not", what)
+            return Not(inner) if inner else None
+        for name, combine in (("all_of", AllOf), ("any_of", AnyOf)):
+            if name in node:
+                self._only(node, {name}, what)
+                parts = node[name]
+                if not isinstance(parts, list) or not parts:
+                    self.error(node, name, f'"{name}" in the condition of {what} needs a list.')
+                    return None
+                built = [self._condition(parts, i, what) for i in range(len(parts))]
+                return combine(tuple(built)) if all(built) else None
+        if "item" not in node:
+            self.error(parent, key, f"The condition of {what} must be one of: {_CONDITION_FORMS}.")
+            return None
+        operators = [k for k in ("equals", "one_of", "answered") if k in node]
+        if len(operators) != 1:
+            self.error(
+                parent,
+                key,
+                f'The condition of {what} needs exactly one of "equals", "one_of" or "answered" '
+                f"beside item. Forms: {_CONDITION_FORMS}.",
+            )
+            return None
+        self._only(node, {"item", operators[0]}, what)
+        target = node["item"]
+        known = self.known.get(target) if isinstance(target, str) else None
+        if known is None:
+            if target in self.all_ids:
+                reason = (
+                    f"which comes later in the questionnaire. A condition can only look back at "
+                    f'earlier answers: move "{target}" before it, or change the condition.'
+                )
+            else:
+                hint = _did_you_mean(target, self.all_ids)
+                reason = f"which is not an item of this questionnaire.{hint}"
+            self.error(node, "item", f'The condition of {what} looks at "{target}", {reason}')
+            return None
+        operator = operators[0]
+        if operator == "answered":
+            value = node["answered"]
+            if not isinstance(value, bool):
+                self.error(
+                    node,
+                    "answered",
+                    f'"answered" in the condition of {what} must be true or false.',
+                )
+                return None
+            return Answered(target, value)
+        values = node[operator]
+        if operator == "one_of":
+            if not isinstance(values, list) or not values:
+                self.error(
+                    node,
+                    "one_of",
+                    f'"one_of" in the condition of {what} needs a list of codes, such as [1, 2].',
+                )
+                return None
+        checked = values if operator == "one_of" else [values]
+        for value in checked:
+            if known.codes and value not in known.codes:
+                codes = ", ".join(str(c) for c in known.codes)
+                self.error(
+                    node,
+                    operator,
+                    f'The condition of {what} asks whether "{target}" is {value!r}, but that is '
+                    f"not one of its codes ({codes}), so it could never hold.",
+                )
+                return None
+        if operator == "equals":
+            return Equals(target, values)
+        return OneOf(target, tuple(values))
+
+    def _only(self, node: dict, allowed: set[str], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.error(
+                    node,
+                    key,
+                    f'The condition of {what} has the key "{key}" where it does not '
+                    f"belong. Forms: {_CONDITION_FORMS}.",
+                )
+
+    # -- scales ------------------------------------------------------------------------
+
+    def _scales(self, raw: dict) -> tuple[Scale, ...]:
+        scales = self._list(raw, "scales", "the questionnaire", required=False)
+        if not scales:
+            return ()
+        built = []
+        seen: set[str] = set()
+        for index, scale in enumerate(scales):
+            if not self._mapping(scale, scales, index, f"scale {index + 1}"):
+                continue
+            scale_id = scale.get("id")
+            what = f'the scale "{scale_id}"' if scale_id else f"scale {index + 1}"
+            self._unknown_keys(scale, _SCALE_KEYS, what)
+            if not isinstance(scale_id, str) or not _ID.match(scale_id):
+                self.error(
+                    scale,
+                    "id" if "id" in scale else None,
+                    f"{what} needs an id: lower-case letters, digits and _.",
+                )
+                continue
+            if scale_id in seen:
+                self.error(scale, "id", f'The scale id "{scale_id}" is used twice.')
+                continue
+            seen.add(scale_id)
+            label = self._text(scale, "label", what)
+            items = self._scale_items(scale, what)
+            reverse = self._scale_reverse(scale, what, items or ())
+            method = scale.get("method", "mean")
+            if method not in ("mean", "sum"):
+                self.error(scale, "method", f'"method" of {what} must be "mean" or "sum".')
+                continue
+            if items is None or reverse is None:
+                continue
+            least = scale.get("min_answered", len(items))
+            if not _is_int(least) or not 1 <= least <= len(items):
+                self.error(
+                    scale,
+                    "min_answered",
+                    f'"min_answered" of {what} is {least}, but it must be a whole number from 1 '
+                    f"to the number of its items ({len(items)}).",
+                )
+                continue
+            built.append(Scale(scale_id, label, items, reverse, method, least))
+        return tuple(built)
+
+    def _scale_items(self, scale: dict, what: str) -> tuple[str, ...] | None:
+        items = self._list(scale, "items", what)
+        if not items:
+            return None
+        ids: list[str] = []
+        ok = True
+        for index, item_id in enumerate(items):
+            known = self.known.get(item_id) if isinstance(item_id, str) else None
+            if known is None:
+                matrix = self._matrix_rows(item_id)
+                if matrix:
+                    ids.extend(matrix)
+                    continue
+                self.error(
+                    items,
+                    index,
+                    f'{what} names "{item_id}", which is not an item of this questionnaire.'
+                    f"{_did_you_mean(item_id, self.known)}",
+                )
+                ok = False
+            elif known.type not in SCORABLE_TYPES and known.type != "matrix_row":
+                self.error(
+                    items,
+                    index,
+                    f'{what} names "{item_id}", a {known.type} item. Only Likert, bipolar and '
+                    "number items and matrix rows can be scored.",
+                )
+                ok = False
+            elif item_id in ids:
+                self.error(items, index, f'{what} names "{item_id}" twice.')
+                ok = False
+            else:
+                ids.append(item_id)
+        return tuple(ids) if ok else None
+
+    def _matrix_rows(self, item_id: Any) -> list[str]:
+        # A matrix id in a scale stands for all of its rows.
+        return list(self.matrix_rows.get(item_id, [])) if isinstance(item_id, str) else []
+
+    def _scale_reverse(self, scale: dict, what: str, items: tuple[str, ...]):
+        reverse = self._list(scale, "reverse", what, required=False)
+        if reverse is None:
+            return () if scale.get("reverse") is None else None
+        ok = True
+        for index, item_id in enumerate(reverse):
+            known = self.known.get(item_id) if isinstance(item_id, str) else None
+            if item_id not in items:
+                self.error(
+                    reverse,
+                    index,
+                    f'{what} reverse-codes "{item_id}", which is not one of its '
+                    "items. List it under items too.",
+                )
+                ok = False
+            elif known is not None and known.type not in REVERSIBLE_TYPES | {"matrix_row"}:
+                self.error(
+                    reverse,
+                    index,
+                    f'{what} reverse-codes "{item_id}", a {known.type} item. Only Likert and '
+                    "bipolar items and matrix rows have points that can be reversed.",
+                )
+                ok = False
+        return tuple(reverse) if ok else None
+
+
+def _all_ids(raw: dict) -> set[str]:
+    """Collect every item and row id, so a condition can tell "later" from "unknown"."""
+    ids: set[str] = set()
+    pages = raw.get("pages")
+    for page in pages if isinstance(pages, list) else []:
+        items = page.get("items") if isinstance(page, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("id"), str):
+                ids.add(item["id"])
+            rows = item.get("rows")
+            for row in rows if isinstance(rows, list) else []:
+                if isinstance(row, dict) and isinstance(row.get("id"), str):
+                    ids.add(row["id"])
+    return ids

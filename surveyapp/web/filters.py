@@ -1,0 +1,22 @@
+"""Jinja filters: dates shown in the study's time zone, British style."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+
+def local_time(value: datetime | None) -> str:
+    """Show a stored UTC time in the study's zone, for example "23 November 2026, 2:05pm"."""
+    if value is None:
+        return "—"
+    zone = ZoneInfo(current_app.config["STUDY_TIMEZONE"])
+    local = value.replace(tzinfo=UTC).astimezone(zone)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{local:%p}".replace("AM", "am").replace(
+        "PM", "pm"
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time)

@@ -1,0 +1,125 @@
+"""Fixtures: an app on SQLite and, when a server answers, on PostgreSQL; a client; a runner."""
+
+import os
+import uuid
+from datetime import datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from surveyapp import create_app
+from surveyapp.db import Base
+
+NOW = datetime(2030, 5, 1, 12, 0)
+PASSWORD = "correct horse battery"
+#: Set by .ci/run: a missing PostgreSQL server or Chromium is then a failure, not a skip.
+REQUIRE_SERVICES = os.environ.get("SURVEYAPP_TEST_REQUIRE_SERVICES") == "1"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SURVEYAPP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _unavailable(reason: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (required because SURVEYAPP_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server here"
+        admin.dispose()
+        _unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}")
+    name = f"surveyapp_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each database-backed test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    return request.getfixturevalue("postgres_server_url")
+
+
+@pytest.fixture
+def make_app(tmp_path, database_url):
+    """Build apps on the test database; tables are made fresh for each test."""
+    apps = []
+
+    def make(**overrides):
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+            "DATABASE_URL": database_url,
+            "CLOCK": lambda: NOW,
+        } | overrides
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    app = make()
+    engine = app.extensions["surveyapp.engine"]
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    yield make
+    Base.metadata.drop_all(engine)
+    for built in apps:
+        built.extensions["surveyapp.engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def session(app):
+    """The test's own session: commit before requests, expire_all() before reading back."""
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        yield session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Sign in as a staff member through the real sign-in form."""
+
+    def __init__(self, client, session):
+        self.client = client
+        self.session = session
+
+    def login(self, email="admin@example.org", role="admin"):
+        from surveyapp import accounts
+
+        if accounts.find_user(self.session, email) is None:
+            accounts.create_user(self.session, email=email, password=PASSWORD, role=role, now=NOW)
+            self.session.commit()
+        response = self.client.post("/auth/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 303, response.text
+        return response
+
+
+@pytest.fixture
+def auth(client, session):
+    return AuthActions(client, session)

@@ -1,0 +1,95 @@
+"""Command-line use: checking files, storing versions, staff accounts."""
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+
+from surveyapp import PROJECT_ROOT
+from surveyapp.models import QuestionnaireVersion, User
+
+SHIPPED = PROJECT_ROOT / "questionnaires"
+BROKEN = Path(__file__).parent / "questionnaires" / "broken"
+
+
+def test_check_of_the_shipped_folder_passes_with_the_known_warning(runner):
+    result = runner.invoke(args=["questionnaires", "check"])
+
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 1 warning(s)" in result.output
+    assert 'Warning: The item "culture_29"' in result.output
+
+
+def test_check_lists_every_problem_of_every_file_and_fails(runner):
+    paths = [str(BROKEN / "unknown_item_type.yaml"), str(BROKEN / "bipolar_bad_points.yaml")]
+
+    result = runner.invoke(args=["questionnaires", "check", *paths])
+
+    assert result.exit_code == 1
+    assert 'line 10, column 18: The item "q1" has the type "likert_scale"' in result.output
+    assert '"points" of the item "q1" must be between 2 and 11.' in result.output
+    assert "2 file(s) checked: 0 ready, 2 with errors." in result.output
+
+
+def test_check_of_a_whole_folder_of_broken_files_never_crashes(runner):
+    result = runner.invoke(args=["questionnaires", "check", str(BROKEN)])
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{len(list(BROKEN.glob('*.yaml')))} file(s) checked" in result.output
+
+
+def test_check_of_a_missing_path_says_so(runner):
+    result = runner.invoke(args=["questionnaires", "check", "no/such/file.yaml"])
+
+    assert result.exit_code == 2
+    assert "No such file or folder: no/such/file.yaml" in result.output
+
+
+def test_load_stores_a_version_only_when_a_file_changed(make_app, tmp_path, session):
+    folder = tmp_path / "q"
+    folder.mkdir()
+    shutil.copy(SHIPPED / "session_evaluation.yaml", folder)
+    runner = make_app(QUESTIONNAIRE_DIR=str(folder)).test_cli_runner()
+
+    first = runner.invoke(args=["questionnaires", "load"])
+    again = runner.invoke(args=["questionnaires", "load"])
+    path = folder / "session_evaluation.yaml"
+    path.write_text(path.read_text() + "\n# a comment changes the text\n")
+    changed = runner.invoke(args=["questionnaires", "load"])
+
+    assert "session_evaluation: new version 1" in first.output
+    assert "session_evaluation: unchanged, version 1" in again.output
+    assert "session_evaluation: new version 2" in changed.output
+    versions = session.scalars(
+        select(QuestionnaireVersion).order_by(QuestionnaireVersion.number)
+    ).all()
+    assert [v.number for v in versions] == [1, 2]
+    assert versions[1].source_text == path.read_text()
+
+
+def test_users_create_hashes_the_password_with_argon2(runner, session):
+    result = runner.invoke(
+        args=["users", "create", "--role", "evaluator", "Eva@Example.org"],
+        input="a long enough password\na long enough password\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User))
+    assert (user.email, user.role) == ("eva@example.org", "evaluator")
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_users_create_refuses_a_short_password_and_a_second_account(runner):
+    short = runner.invoke(args=["users", "create", "a@example.org"], input="short\nshort\n")
+    runner.invoke(
+        args=["users", "create", "b@example.org"], input="long enough pw\nlong enough pw\n"
+    )
+    twice = runner.invoke(
+        args=["users", "create", "B@example.org"], input="long enough pw\nlong enough pw\n"
+    )
+
+    assert short.exit_code == 1
+    assert "The password must be at least 10 characters." in short.output
+    assert twice.exit_code == 1
+    assert "There is already an account for b@example.org." in twice.output

@@ -1,0 +1,64 @@
+"""With CSRF protection on, every form refuses a post without its token."""
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def csrf_client(make_app):
+    return make_app(WTF_CSRF_ENABLED=True).test_client()
+
+
+def test_sign_in_without_a_token_is_refused(csrf_client, auth):
+    auth.client = csrf_client
+    from surveyapp import accounts
+    from tests.conftest import NOW
+
+    accounts.create_user(
+        auth.session, email="a@example.org", password=PASSWORD, role="admin", now=NOW
+    )
+    auth.session.commit()
+
+    response = csrf_client.post(
+        "/auth/login", data={"email": "a@example.org", "password": PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert "Your session has expired or the form is out of date" in response.text
+
+
+def test_admin_actions_without_a_token_are_refused(csrf_client, session):
+    from surveyapp import accounts
+    from tests.conftest import NOW
+
+    accounts.create_user(session, email="a@example.org", password=PASSWORD, role="admin", now=NOW)
+    session.commit()
+    page = csrf_client.get("/auth/login")
+    token = re.search(
+        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page.text
+    ).group(1)
+    signed_in = csrf_client.post(
+        "/auth/login", data={"email": "a@example.org", "password": PASSWORD, "csrf_token": token}
+    )
+
+    refused = [
+        csrf_client.post("/admin/questionnaires/load"),
+        csrf_client.post("/admin/questionnaires/load", data={"csrf_token": "forged"}),
+        csrf_client.post(
+            "/admin/questionnaires/leadership_culture/preview/about_you", data={"team": "x"}
+        ),
+        csrf_client.post("/auth/logout"),
+    ]
+    # Signing in starts a new session, so the page after it carries a new token.
+    fresh = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"',
+        csrf_client.get("/admin/questionnaires").text,
+    ).group(1)
+    accepted = csrf_client.post("/admin/questionnaires/load", headers={"X-CSRFToken": fresh})
+
+    assert signed_in.status_code == 303
+    assert [response.status_code for response in refused] == [400, 400, 400, 400]
+    assert accepted.status_code == 303
