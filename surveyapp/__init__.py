@@ -91,9 +91,11 @@ def _ensure_secret_key(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from surveyapp import auth
     from surveyapp.admin.views import bp as admin_bp
+    from surveyapp.respond.views import bp as respond_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(respond_bp)
 
     @app.get("/")
     def home():

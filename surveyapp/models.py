@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.db import Base
@@ -53,3 +53,171 @@ class QuestionnaireVersion(Base):
     loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     loaded_by: Mapped[User | None] = relationship()
+
+
+PRIVACY_MODES = ("identified", "anonymous")
+
+
+class Programme(Base):
+    """A programme being evaluated, with its cohort of participants and its waves."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: Who runs the evaluation, as participants should read it on the start page.
+    run_by: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    participants: Mapped[list["Participant"]] = relationship(back_populates="programme")
+    waves: Mapped[list["Wave"]] = relationship(back_populates="programme", order_by="Wave.opens_at")
+
+
+class Participant(Base):
+    """A member of a programme's cohort. Contact details live only here."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("programme_id", "id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    #: The programme's own ID number for the person: the key of every export.
+    id_number: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    team: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(200), default="")
+    #: Further columns of the cohort file, by their heading.
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    programme: Mapped[Programme] = relationship(back_populates="participants")
+    invitations: Mapped[list["Invitation"]] = relationship(back_populates="participant")
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+
+class Wave(Base):
+    """One questionnaire version sent to some of a programme's cohort between two dates."""
+
+    __tablename__ = "waves"
+    __table_args__ = (
+        CheckConstraint("privacy IN ('identified', 'anonymous')", name="privacy_known"),
+        CheckConstraint("target_rate BETWEEN 1 AND 100", name="target_rate_percent"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    label: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    #: Percentage of invited people whose completion counts as a good response.
+    target_rate: Mapped[int] = mapped_column(default=60)
+    #: "identified": answers linked to the person; "anonymous": only completion is known.
+    privacy: Mapped[str] = mapped_column(String(20))
+    #: Who was invited, as chosen: {"role": [...], "team": [...], "region": [...]}.
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+    programme: Mapped[Programme] = relationship(back_populates="waves")
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    invitations: Mapped[list["Invitation"]] = relationship(back_populates="wave")
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.privacy == "anonymous"
+
+
+class Invitation(Base):
+    """One person's place in one wave, reached through a personal link."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("wave_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    #: secrets.token_urlsafe(16): 128 random bits; the only way in for the participant.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    #: Pages done of pages shown, kept for reminders ("you have done 3 of 5 pages").
+    pages_done: Mapped[int] = mapped_column(default=0)
+    pages_total: Mapped[int] = mapped_column(default=0)
+
+    wave: Mapped[Wave] = relationship(back_populates="invitations")
+    participant: Mapped[Participant] = relationship(back_populates="invitations")
+    drafts: Mapped[list["DraftAnswer"]] = relationship(
+        back_populates="invitation", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None
+
+
+class DraftAnswer(Base):
+    """An answer in progress, held against the invitation so the person can resume."""
+
+    __tablename__ = "draft_answers"
+    __table_args__ = (UniqueConstraint("invitation_id", "answer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"))
+    #: An item id, a matrix row id, or "<item id>_other".
+    answer_id: Mapped[str] = mapped_column(String(100))
+    value: Mapped[object | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+    invitation: Mapped[Invitation] = relationship(back_populates="drafts")
+
+
+class Response(Base):
+    """A submitted set of answers.
+
+    Identified waves keep the participant. Anonymous waves keep only team,
+    organisation, region and role: the key is random, there is no timestamp
+    (the wave dates it), and nothing points back at the invitation.
+    """
+
+    __tablename__ = "responses"
+
+    #: Random (uuid4 hex), so the key carries no order of submission.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    #: NULL in anonymous waves.
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    team: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(200), default="")
+
+    answers: Mapped[list["Answer"]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+    participant: Mapped[Participant | None] = relationship()
+
+
+class Answer(Base):
+    """One answer of a submitted response; keyed by response and answer id, no sequence."""
+
+    __tablename__ = "answers"
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[object | None] = mapped_column(JSON)
+
+    response: Mapped[Response] = relationship(back_populates="answers")

@@ -8,6 +8,9 @@ from surveyapp import PROJECT_ROOT
 PACKAGE = PROJECT_ROOT / "surveyapp"
 DOMAIN = [
     *sorted((PACKAGE / "questionnaires").glob("*.py")),
+    *sorted((PACKAGE / "participants").glob("*.py")),
+    PACKAGE / "respond" / "flow.py",
+    PACKAGE / "timezones.py",
     PACKAGE / "catalogue.py",
     PACKAGE / "accounts.py",
     PACKAGE / "models.py",

@@ -20,3 +20,18 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
     window.scrollTo(0, 0);
   }
 });
+
+// "Copy" buttons beside personal links: shown only where the clipboard works.
+function enableCopyButtons(root) {
+  if (!navigator.clipboard) return;
+  root.querySelectorAll("[data-copy]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copy);
+      await navigator.clipboard.writeText(field.value);
+      button.textContent = "Copied";
+    });
+  });
+}
+enableCopyButtons(document);
+document.body.addEventListener("htmx:afterSettle", (event) => enableCopyButtons(event.detail.elt));

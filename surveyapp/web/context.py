@@ -38,3 +38,16 @@ def get_questionnaire(key: str) -> Questionnaire:
     if questionnaire is None:
         abort(404)
     return questionnaire
+
+
+def version_questionnaire(version) -> Questionnaire:
+    """Return the questionnaire a stored version holds, parsed once per process.
+
+    Versions never change, so the cache never goes stale.
+    """
+    from surveyapp.catalogue import questionnaire_of
+
+    cache = current_app.extensions.setdefault("surveyapp.versions", {})
+    if version.id not in cache:
+        cache[version.id] = questionnaire_of(version)
+    return cache[version.id]

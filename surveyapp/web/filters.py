@@ -20,3 +20,9 @@ def local_time(value: datetime | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time)
+    app.add_template_filter(combine_args)
+
+
+def combine_args(args: dict, **changes) -> dict:
+    """Return query arguments with some changed, dropping empty ones (for paging links)."""
+    return {key: value for key, value in {**args, **changes}.items() if value not in ("", None)}

@@ -14,10 +14,10 @@ def test_every_admin_page_asks_for_sign_in_first(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin"):
             continue
-        values = {argument: "1" if argument == "number" else "x" for argument in rule.arguments}
+        # "1" fits every converter, so every rule is reached.
         url = rule.rule
-        for argument, value in values.items():
-            url = url.replace(f"<int:{argument}>", value).replace(f"<{argument}>", value)
+        for argument in rule.arguments:
+            url = url.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "1")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(url, method=method)
             assert response.status_code == 303, (method, url)

@@ -63,4 +63,4 @@ def sign_in(page, base_url):
     page.fill("#email", "admin@example.org")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
-    page.wait_for_url("**/admin/questionnaires")
+    page.wait_for_url("**/admin/programmes")

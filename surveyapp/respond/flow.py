@@ -1,0 +1,224 @@
+"""A participant's progress through a wave: finding the link, saving answers, submitting.
+
+Flask-free. The server owns the position: which page comes next is computed
+from the definition and the stored answers, never taken from the request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from surveyapp.errors import SurveyError
+from surveyapp.models import Answer, DraftAnswer, Invitation, Response
+from surveyapp.questionnaires import Page, Questionnaire
+
+
+class AlreadyCompleted(SurveyError):
+    """The answers were already submitted; nothing more is stored."""
+
+
+class Incomplete(SurveyError):
+    """A page still needs answers before the questionnaire can be submitted."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        super().__init__(f"The page {page.id!r} is not answered yet.")
+
+
+def find_invitation(session: Session, token: str) -> Invitation | None:
+    """Return the invitation of a personal link, or None when the link is not active.
+
+    A wrong token and a withdrawn person look the same to the caller.
+    """
+    if not token or len(token) > 64:
+        return None
+    invitation = session.scalar(select(Invitation).where(Invitation.token == token))
+    if invitation is None or invitation.participant.is_withdrawn:
+        return None
+    return invitation
+
+
+def link_state(invitation: Invitation, now: datetime) -> str:
+    """Say where the link stands: "not_open", "closed", "completed" or "open"."""
+    if invitation.is_completed:
+        return "completed"
+    if now < invitation.wave.opens_at:
+        return "not_open"
+    if now >= invitation.wave.closes_at:
+        return "closed"
+    return "open"
+
+
+def mark_opened(invitation: Invitation, now: datetime) -> None:
+    if invitation.opened_at is None:
+        invitation.opened_at = now
+
+
+def answers_of(session: Session, invitation: Invitation) -> dict[str, Any]:
+    """Return the answers in progress, by answer id."""
+    rows = session.execute(
+        select(DraftAnswer.answer_id, DraftAnswer.value).where(
+            DraftAnswer.invitation_id == invitation.id
+        )
+    )
+    return {answer_id: value for answer_id, value in rows}
+
+
+def is_page_answered(page: Page, answers: Mapping[str, Any]) -> bool:
+    """A page is answered when every shown item has a stored value (blank optional ones too)."""
+    return all(
+        answer_id in answers
+        for item in page.shown_items(answers)
+        for answer_id in item.answer_ids()
+        if answer_id != item.other_id
+    )
+
+
+def current_page(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> Page | None:
+    """Return the first shown page not yet answered; None when all are (check answers next)."""
+    for page in questionnaire.shown_pages(answers):
+        if not is_page_answered(page, answers):
+            return page
+    return None
+
+
+def may_show(questionnaire: Questionnaire, answers: Mapping[str, Any], page_id: str) -> bool:
+    """Whether the participant may be on ``page_id``: a shown page up to the current one.
+
+    Going back to change an answer is fine; skipping ahead by URL is not.
+    """
+    current = current_page(questionnaire, answers)
+    for page in questionnaire.shown_pages(answers):
+        if page.id == page_id:
+            return True
+        if current is not None and page.id == current.id:
+            return False
+    return False
+
+
+def progress(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> tuple[int, int]:
+    """Return (pages answered, pages shown) given the answers so far."""
+    pages = questionnaire.shown_pages(answers)
+    return sum(1 for page in pages if is_page_answered(page, answers)), len(pages)
+
+
+def record_answers(
+    session: Session,
+    invitation: Invitation,
+    questionnaire: Questionnaire,
+    values: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """Store one page's answers as the draft, and return all answers so far.
+
+    Each answer is an upsert on (invitation, answer id), so a double click, a
+    second tab or two servers at once store one row per answer, never two.
+
+    :raises AlreadyCompleted: when the answers were already submitted.
+    """
+    if invitation.is_completed:
+        raise AlreadyCompleted()
+    _upsert_drafts(session, invitation, values, now)
+    if invitation.started_at is None:
+        invitation.started_at = now
+    answers = answers_of(session, invitation)
+    invitation.pages_done, invitation.pages_total = progress(questionnaire, answers)
+    session.flush()
+    return answers
+
+
+def save_text_draft(
+    session: Session, invitation: Invitation, item_id: str, text: str, *, now: datetime
+) -> None:
+    """Keep a long text while it is being typed, before the page is sent.
+
+    An emptied box removes the draft, so the page still counts as not answered.
+    """
+    if invitation.is_completed:
+        raise AlreadyCompleted()
+    if text:
+        _upsert_drafts(session, invitation, {item_id: text}, now)
+    else:
+        session.execute(
+            delete(DraftAnswer).where(
+                DraftAnswer.invitation_id == invitation.id, DraftAnswer.answer_id == item_id
+            )
+        )
+
+
+def _upsert_drafts(
+    session: Session, invitation: Invitation, values: Mapping[str, Any], now: datetime
+) -> None:
+    if not values:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(DraftAnswer).values(
+        [
+            {"invitation_id": invitation.id, "answer_id": key, "value": value, "updated_at": now}
+            for key, value in values.items()
+        ]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["invitation_id", "answer_id"],
+        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+    )
+    session.execute(statement)
+
+
+def submit(
+    session: Session, invitation: Invitation, questionnaire: Questionnaire, *, now: datetime
+) -> Response:
+    """Turn the draft into a response, once.
+
+    Only answers to items that apply are kept. In an anonymous wave the
+    response carries team, organisation, region and role, a random key and no
+    time, and the draft is deleted, so nothing links the answers to the person.
+
+    :raises Incomplete: when a shown page is not answered yet.
+    :raises AlreadyCompleted: when the answers were already submitted (a replay
+        or a second tab); the first submission stands.
+    """
+    answers = answers_of(session, invitation)
+    missing = current_page(questionnaire, answers)
+    if missing is not None:
+        raise Incomplete(missing)
+    # The guarded update is the lock: of two concurrent submissions exactly one wins.
+    won = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.completed_at.is_(None))
+        .values(completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:
+        raise AlreadyCompleted()
+    invitation.completed_at = now
+    wave = invitation.wave
+    person = invitation.participant
+    response = Response(
+        id=uuid.uuid4().hex,
+        wave_id=wave.id,
+        questionnaire_version_id=wave.questionnaire_version_id,
+        participant_id=None if wave.is_anonymous else person.id,
+        team=person.team,
+        organisation=person.organisation,
+        region=person.region,
+        role=person.role,
+    )
+    session.add(response)
+    kept = questionnaire.relevant_answers(answers)
+    session.add_all(
+        Answer(response=response, answer_id=key, value=value) for key, value in kept.items()
+    )
+    session.execute(delete(DraftAnswer).where(DraftAnswer.invitation_id == invitation.id))
+    session.expire(invitation, ["drafts"])
+    session.flush()
+    return response

@@ -1,0 +1,219 @@
+"""Participant-facing pages, reached through a personal link per invitation.
+
+The link's token is exchanged for a session cookie at once, and the browser is
+sent to an address without it, so the token does not leak through history or
+the Referer header.
+"""
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from surveyapp.db import get_session
+from surveyapp.models import Invitation
+from surveyapp.questionnaires.answers import (
+    as_posted,
+    clean_text,
+    error_labels,
+    read_page,
+    summary,
+)
+from surveyapp.respond import flow
+from surveyapp.web.context import now, version_questionnaire
+from surveyapp.web.forms import ActionForm
+
+bp = Blueprint("respond", __name__, url_prefix="/r")
+SESSION_KEY = "respond_token"
+
+
+@bp.after_request
+def _private(response):
+    # Personal pages: never cached, never announced to other sites.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _not_active():
+    return render_template("respond/not_active.html"), 404
+
+
+def _invitation() -> Invitation | None:
+    return flow.find_invitation(get_session(), session.get(SESSION_KEY, ""))
+
+
+@bp.get("/<token>")
+def link(token: str):
+    """Exchange the personal link for a session, then go to the start page."""
+    invitation = flow.find_invitation(get_session(), token)
+    if invitation is None:
+        return _not_active()
+    session[SESSION_KEY] = token
+    session.permanent = True
+    return redirect(url_for(".start"), code=303)
+
+
+@bp.get("/")
+def start():
+    """Show the start page, or where the participant stands if they cannot answer now."""
+    invitation = _invitation()
+    if invitation is None:
+        return _not_active()
+    db = get_session()
+    flow.mark_opened(invitation, now())
+    db.commit()
+    state = flow.link_state(invitation, now())
+    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    if state == "completed":
+        return redirect(url_for(".complete"), code=303)
+    answers = flow.answers_of(db, invitation)
+    context = {
+        "invitation": invitation,
+        "wave": invitation.wave,
+        "questionnaire": questionnaire,
+        "state": state,
+        "resume": flow.current_page(questionnaire, answers) if answers else None,
+        "first": questionnaire.page_after(None, answers),
+        "has_answers": bool(answers),
+    }
+    return render_template("respond/start.html", **context)
+
+
+def _open_invitation():
+    """Return (invitation, questionnaire) for a link that can be answered now, else a response."""
+    invitation = _invitation()
+    if invitation is None:
+        return None, _not_active()
+    state = flow.link_state(invitation, now())
+    if state == "completed":
+        return None, redirect(url_for(".complete"), code=303)
+    if state != "open":
+        return None, redirect(url_for(".start"), code=303)
+    return invitation, version_questionnaire(invitation.wave.questionnaire_version)
+
+
+def _where_next(questionnaire, answers):
+    page = flow.current_page(questionnaire, answers)
+    if page is None:
+        return redirect(url_for(".check_answers"), code=303)
+    return redirect(url_for(".current_page", page_id=page.id), code=303)
+
+
+@bp.route("/page/<page_id>", methods=["GET", "POST"])
+def current_page(page_id: str):
+    """Show one page of the questionnaire, and save it when it is sent."""
+    invitation, stop = _open_invitation()
+    if invitation is None:
+        return stop
+    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    db = get_session()
+    answers = flow.answers_of(db, invitation)
+    if not flow.may_show(questionnaire, answers, page_id):
+        return _where_next(questionnaire, answers)
+    page = questionnaire.page(page_id)
+    form = ActionForm()
+    posted, errors = as_posted(answers), {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("page_id") != page.id:
+            # Stale tab or forged post: show the page they are really on.
+            return _where_next(questionnaire, answers)
+        result = read_page(page, request.form.to_dict(flat=False), answers)
+        if result.is_valid:
+            answers = flow.record_answers(db, invitation, questionnaire, result.values, now=now())
+            db.commit()
+            return _where_next(questionnaire, answers)
+        posted, errors = result.posted, result.errors
+    shown = questionnaire.shown_pages(answers)
+    previous = questionnaire.page_before(page.id, answers)
+    typed = read_page(page, posted, answers).values
+    context = {
+        "questionnaire": questionnaire,
+        "wave": invitation.wave,
+        "page": page,
+        "items": page.shown_items({**answers, **typed}),
+        "posted": posted,
+        "errors": errors,
+        "error_labels": error_labels(page, errors),
+        "form": form,
+        "position": next((i for i, p in enumerate(shown) if p.id == page.id), 0) + 1,
+        "page_count": len(shown),
+        "action": url_for(".current_page", page_id=page.id),
+        "draft_url": url_for(".draft_save", page_id=page.id),
+        "back": url_for(".current_page", page_id=previous.id) if previous else url_for(".start"),
+    }
+    return render_template("respond/current_page.html", **context), 422 if errors else 200
+
+
+@bp.post("/page/<page_id>/draft")
+def draft_save(page_id: str):
+    """Keep long answers while they are typed (htmx, every few seconds); swap nothing."""
+    invitation, stop = _open_invitation()
+    if invitation is None:
+        return "", 204
+    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    db = get_session()
+    answers = flow.answers_of(db, invitation)
+    if not flow.may_show(questionnaire, answers, page_id):
+        return "", 204
+    for item in questionnaire.page(page_id).shown_items(answers):
+        if item.type == "long_text" and item.id in request.form:
+            text = clean_text(request.form[item.id]).strip()[: item.max_length]
+            flow.save_text_draft(db, invitation, item.id, text, now=now())
+    db.commit()
+    return "", 204
+
+
+@bp.get("/check-answers")
+def check_answers():
+    """List every answer with a Change link, then offer to send them."""
+    invitation, stop = _open_invitation()
+    if invitation is None:
+        return stop
+    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    answers = flow.answers_of(get_session(), invitation)
+    if flow.current_page(questionnaire, answers) is not None:
+        return _where_next(questionnaire, answers)
+    last = questionnaire.shown_pages(answers)[-1]
+    return render_template(
+        "respond/check_answers.html",
+        questionnaire=questionnaire,
+        wave=invitation.wave,
+        rows=summary(questionnaire, answers),
+        back=url_for(".current_page", page_id=last.id),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/submit")
+def submit():
+    """Send the answers, once; a second press lands on the same confirmation."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    invitation, stop = _open_invitation()
+    if invitation is None:
+        return stop
+    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    db = get_session()
+    try:
+        flow.submit(db, invitation, questionnaire, now=now())
+        db.commit()
+    except flow.Incomplete as missing:
+        db.rollback()
+        return redirect(url_for(".current_page", page_id=missing.page.id), code=303)
+    except flow.AlreadyCompleted:
+        db.rollback()
+    return redirect(url_for(".complete"), code=303)
+
+
+@bp.get("/complete")
+def complete():
+    """Confirm that the answers were received."""
+    invitation = _invitation()
+    if invitation is None:
+        return _not_active()
+    if not invitation.is_completed:
+        return redirect(url_for(".start"), code=303)
+    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    return render_template(
+        "respond/complete.html", questionnaire=questionnaire, wave=invitation.wave
+    )
