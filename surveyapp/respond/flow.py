@@ -190,6 +190,10 @@ def submit(
     answers = answers_of(session, invitation)
     missing = current_page(questionnaire, answers)
     if missing is not None:
+        # A send that just won in another tab deletes the draft: that is not "incomplete".
+        session.refresh(invitation, ["completed_at"])
+        if invitation.is_completed:
+            raise AlreadyCompleted()
         raise Incomplete(missing)
     # The guarded update is the lock: of two concurrent submissions exactly one wins.
     won = session.execute(
