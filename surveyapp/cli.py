@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from surveyapp import accounts, catalogue
@@ -180,6 +180,7 @@ DEMO_EMAIL = "admin@example.org"
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo data, then stop.")
@@ -187,6 +188,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Prepare the database with demo data and start the app on this computer."""
     from alembic import command
 
+    from surveyapp.demo import build_demo
     from surveyapp.questionnaires import load_all
 
     app = current_app._get_current_object()
@@ -203,15 +205,20 @@ def demo(host: str, port: int, no_serve: bool) -> None:
             )
         else:
             accounts.set_password(session, user, password)
+        links = build_demo(session, now=_now())
         session.commit()
-    address = f"http://{host}:{port}/admin/"
+    base = f"http://{host}:{port}"
     click.echo(
         "\nsurveyapp demo is ready.\n"
-        f"  Open:      {address}\n"
+        f"  Open:      {base}/admin/\n"
         f"  Email:     {DEMO_EMAIL}\n"
         f"  Password:  {password}   (a new one each time the demo starts)\n"
-        f"  Database:  {app.config['DATABASE_URL']}\n"
+        f"  Database:  {app.config['DATABASE_URL']}\n\n"
+        "Answer as a participant (fictional people) with these personal links:"
     )
+    for link in links:
+        click.echo(f"  {link.wave:<27} {link.name:<24} {base}/r/{link.token}")
+    click.echo("")
     if not no_serve:
         # app.run() refuses to start inside a flask command; the server under it does not.
         from werkzeug.serving import run_simple

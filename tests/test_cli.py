@@ -93,3 +93,29 @@ def test_users_create_refuses_a_short_password_and_a_second_account(runner):
     assert "The password must be at least 10 characters." in short.output
     assert twice.exit_code == 1
     assert "There is already an account for b@example.org." in twice.output
+
+
+def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path):
+    from surveyapp import create_app
+    from surveyapp.models import Participant, Programme
+
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
+    )
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["demo", "--no-serve"])
+    again = runner.invoke(args=["demo", "--no-serve"])
+
+    assert first.exit_code == 0, first.output
+    assert "Email:     admin@example.org" in first.output
+    link = next(line for line in first.output.splitlines() if "/r/" in line).split("/r/")[1]
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        assert len(session.scalars(select(Programme)).all()) == 1
+        assert len(session.scalars(select(User)).all()) == 1
+        assert len(session.scalars(select(Participant)).all()) == 30
+    client = app.test_client()
+    assert client.get(f"/r/{link}").status_code == 303
+    assert "Start now" in client.get("/r/").text
+    assert again.exit_code == 0
+    app.extensions["surveyapp.engine"].dispose()

@@ -8,12 +8,13 @@ initAll();
 
 // After htmx swaps in a new page, start the components in it and move focus
 // the way a full page load would: to the error summary, else to the heading.
+// Partial swaps (a live search's rows) leave the focus where the user is typing.
 document.body.addEventListener("htmx:afterSettle", (event) => {
   const scope = event.detail.elt instanceof Element ? event.detail.elt : document.body;
   initAll({ scope });
+  if (event.detail.target !== document.body) return;
   const summary = document.querySelector(".govuk-error-summary");
-  const heading = document.querySelector("main h1");
-  const target = summary || heading;
+  const target = summary || document.querySelector("main h1");
   if (target) {
     if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
     target.focus();

@@ -278,7 +278,7 @@ def programme_new():
             programme = Programme(
                 name=name,
                 run_by=" ".join(form.run_by.data.split()),
-                description=form.description.data.strip(),
+                description=(form.description.data or "").strip(),
                 created_at=now(),
             )
             db.add(programme)

@@ -7,13 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveyapp.errors import SurveyError
 from surveyapp.models import (
     PRIVACY_MODES,
-    Answer,
     DraftAnswer,
     Invitation,
     Participant,
@@ -167,7 +166,6 @@ def reopen(session: Session, invitation: Invitation) -> None:
                     updated_at=invitation.completed_at,
                 )
             )
-        session.execute(delete(Answer).where(Answer.response_id == response.id))
-        session.delete(response)
+        session.delete(response)  # its answers go with it (cascade)
     invitation.completed_at = None
     session.flush()
