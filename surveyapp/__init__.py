@@ -35,6 +35,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # uploads and posts
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        BASE_URL="http://127.0.0.1:5000",  # the public address, for links in emails
+        MAIL_SERVER="",  # SMTP host; empty keeps every message in the in-app outbox
+        MAIL_PORT=587,
+        MAIL_SECURITY="starttls",  # "starttls", "tls" (implicit TLS, port 465) or "none"
+        MAIL_USERNAME="",
+        MAIL_PASSWORD="",
+        MAIL_FROM="surveyapp@localhost",  # the sender address
+        MAIL_SIGNATURE="",  # signs emails; the programme's "run by" when empty
+        MAIL_PER_MINUTE=0,  # cap on messages a minute for throttling mail systems; 0: none
     )
     app.config.from_prefixed_env("SURVEYAPP")
     if test_config is not None:

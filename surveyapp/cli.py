@@ -18,12 +18,14 @@ from surveyapp.questionnaires import LoadResult, load_file, questionnaire_files
 questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
 users_cli = AppGroup("users", help="Manage staff accounts.")
 db_cli = AppGroup("db", help="Create or upgrade the database.")
+reminders_cli = AppGroup("reminders", help="Send invitations and reminders that are due.")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(db_cli)
+    app.cli.add_command(reminders_cli)
     app.cli.add_command(demo)
 
 
@@ -150,6 +152,45 @@ def users_list() -> None:
         for user in session.scalars(select(User).order_by(User.email)):
             state = "" if user.is_active else " (disabled)"
             click.echo(f"{user.email}\t{user.role}{state}")
+
+
+# -- reminders --------------------------------------------------------------------------
+
+
+@reminders_cli.command("send")
+@click.option("--dry-run", is_flag=True, help="Say who would get what; send and store nothing.")
+def reminders_send(dry_run: bool) -> None:
+    """Queue every invitation and reminder that is due, then send the outbox.
+
+    Safe to run from cron every few minutes: a person never gets the same step twice.
+    """
+    from surveyapp.mail import mailer_from_config
+    from surveyapp.reminders import sending
+
+    config = current_app.config
+    settings = sending.settings_from_config(config)
+    with _session() as session:
+        if dry_run:
+            for step in sending.due_steps(session, _now()):
+                people = sending.recipients(session, step)
+                click.echo(f"{step.wave.label}: {step.label}: {len(people)} person(s) due")
+            return
+        queued = sending.queue_due(session, now=_now(), settings=settings)
+        session.commit()
+    try:
+        mailer = mailer_from_config(config)
+    except ValueError as problem:
+        _fail(str(problem))
+    report = sending.deliver(
+        current_app.extensions["surveyapp.sessionmaker"], mailer, clock=_now, settings=settings
+    )
+    where = "sent by SMTP" if mailer.transport == "smtp" else "kept in the outbox (no SMTP set up)"
+    click.echo(
+        f"{queued} message(s) queued; {report.sent} {where}, {report.failed} failed, "
+        f"{report.cancelled} cancelled."
+    )
+    for error in report.errors[:20]:
+        click.echo(f"  failed: {error}", err=True)
 
 
 # -- database ----------------------------------------------------------------------------

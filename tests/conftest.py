@@ -123,3 +123,55 @@ class AuthActions:
 @pytest.fixture
 def auth(client, session):
     return AuthActions(client, session)
+
+
+class RecordingHandler:
+    """An aiosmtpd handler that keeps what it accepts and can misbehave on purpose."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse_after = None  # accept this many, then answer 451 to the rest
+        self.refusal = "451 4.3.0 Too many messages, try again later"
+        self.delay = 0.0
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import email
+        import email.policy
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.refuse_after is not None and len(self.messages) >= self.refuse_after:
+            return self.refusal
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free loopback port; ``.handler.messages`` is what it received."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_config(smtp_server):
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_SECURITY": "none",
+        "MAIL_FROM": "evaluation@example.org",
+        "BASE_URL": "https://surveys.example.org",
+    }

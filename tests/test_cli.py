@@ -100,7 +100,11 @@ def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path
     from surveyapp.models import Participant, Programme
 
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}",
+        }
     )
     runner = app.test_cli_runner()
 

@@ -1,5 +1,7 @@
 """Migrations run both ways on SQLite and PostgreSQL and end where the models are."""
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -32,25 +34,58 @@ def test_upgrade_downgrade_upgrade_matches_the_models(app, database_url):
     assert _differences(database_url) == []
 
 
-def test_upgrade_keeps_stored_versions(app, database_url):
+def _fresh(app, database_url):
     engine = app.extensions["surveyapp.engine"]
     Base.metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    config = alembic_config(database_url)
-    command.upgrade(config, "head")
+    return engine, alembic_config(database_url)
+
+
+ANSWERS_REVISION = "a2e30ac440df"  # programmes, participants, waves, invitations and responses
+ROWS = [
+    "INSERT INTO questionnaire_versions (id, questionnaire_key, number, content_hash, title, "
+    "source_text, loaded_at) VALUES (1, 'q', 1, 'h', 'Q', 'text', '2030-01-01 00:00:00')",
+    "INSERT INTO programmes (id, name, run_by, description, created_at) "
+    "VALUES (1, 'P', 'Team', '', '2030-01-01 00:00:00')",
+    "INSERT INTO participants (id, programme_id, id_number, name, email, team, organisation, "
+    "region, role, attributes, created_at, updated_at) VALUES (1, 1, 'P001', 'Siân', "
+    "'s@example.org', 'North', 'Kent', 'South East', 'Peer', '{}', '2030-01-01 00:00:00', "
+    "'2030-01-01 00:00:00')",
+    "INSERT INTO waves (id, programme_id, questionnaire_version_id, label, opens_at, closes_at, "
+    "target_rate, privacy, audience, created_at) VALUES (1, 1, 1, 'Baseline', "
+    "'2030-01-01 00:00:00', '2030-02-01 00:00:00', 60, 'identified', '{}', '2030-01-01 00:00:00')",
+    "INSERT INTO invitations (id, wave_id, participant_id, token, completed_at, pages_done, "
+    "pages_total) VALUES (1, 1, 1, 'tok', '2030-01-02 00:00:00', 3, 3)",
+    "INSERT INTO responses (id, wave_id, questionnaire_version_id, participant_id, team, "
+    "organisation, region, role) VALUES ('abc', 1, 1, 1, 'North', 'Kent', 'South East', 'Peer')",
+    "INSERT INTO answers (response_id, answer_id, value) VALUES ('abc', 'motivation', '4'), "
+    "('abc', 'comments', '\"Très bien\"')",
+]
+
+
+def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, database_url):
+    engine, config = _fresh(app, database_url)
+    command.upgrade(config, ANSWERS_REVISION)
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO questionnaire_versions (questionnaire_key, number, content_hash, title, "
-                "source_text, loaded_at) VALUES ('q', 1, 'h', 'Q', 'text', '2030-01-01 00:00:00')"
-            )
-        )
+        for statement in ROWS:
+            connection.execute(text(statement))
 
     command.upgrade(config, "head")
-
     with engine.connect() as connection:
-        assert (
-            connection.execute(text("SELECT source_text FROM questionnaire_versions")).scalar()
-            == "text"
-        )
+        after_upgrade = connection.execute(
+            text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
+        ).all()
+        opted_out = connection.execute(text("SELECT opted_out_at FROM invitations")).scalar()
+    command.downgrade(config, ANSWERS_REVISION)
+    with engine.connect() as connection:
+        after_downgrade = connection.execute(
+            text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
+        ).all()
+
+    def decoded(rows):
+        return [(key, json.loads(value)) for key, value in rows]
+
+    assert decoded(after_upgrade) == [("comments", "Très bien"), ("motivation", 4)]
+    assert opted_out is None
+    assert after_downgrade == after_upgrade

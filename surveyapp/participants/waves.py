@@ -21,6 +21,7 @@ from surveyapp.models import (
     Response,
     Wave,
 )
+from surveyapp.reminders.sending import default_plan
 
 AUDIENCE_FIELDS = ("role", "team", "region")
 DEFAULT_TARGET_RATE = 60
@@ -89,6 +90,7 @@ def create_wave(
     session.add(wave)
     session.flush()
     invite_audience(session, wave)
+    default_plan(session, wave, now=now)
     return wave
 
 

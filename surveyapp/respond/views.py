@@ -16,6 +16,7 @@ from surveyapp.questionnaires.answers import (
     read_page,
     summary,
 )
+from surveyapp.reminders import sending
 from surveyapp.respond import flow
 from surveyapp.web.context import now, version_questionnaire
 from surveyapp.web.forms import ActionForm
@@ -216,4 +217,23 @@ def complete():
     questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
     return render_template(
         "respond/complete.html", questionnaire=questionnaire, wave=invitation.wave
+    )
+
+
+@bp.route("/<token>/no-reminders", methods=["GET", "POST"])
+def opt_out(token: str):
+    """Let a person stop reminders about this wave; the questionnaire stays open to them."""
+    db = get_session()
+    invitation = flow.find_invitation(db, token)
+    if invitation is None:
+        return _not_active()
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        sending.opt_out(invitation, now=now())
+        db.commit()
+        return redirect(url_for(".opt_out", token=token), code=303)
+    return render_template(
+        "respond/opt_out.html", wave=invitation.wave, invitation=invitation, form=form, token=token
     )

@@ -1,0 +1,374 @@
+"""The reminder plan and the outbox: who is due which message, queueing it once, delivering it.
+
+Flask-free. Queueing writes one Message row per (step, invitation); the
+database's unique constraint, not the code, is what stops a second sender,
+a restarted sender or a retry from writing the same step to a person twice.
+Delivery claims rows, sends them over one connection and records each
+outcome at once, so a killed sender loses at most the message in flight,
+which is claimed again after the lease runs out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from surveyapp.mail import DeliveryFailed, Mailer, message_id_for
+from surveyapp.models import (
+    EmailTemplate,
+    Invitation,
+    Message,
+    Participant,
+    ReminderStep,
+    Wave,
+)
+from surveyapp.reminders import templates
+from surveyapp.reminders.calendar import long_date, working_days_after
+from surveyapp.timezones import to_local
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """What sending needs besides the database: addresses, identity, pacing."""
+
+    base_url: str  # for personal links, e.g. "https://surveys.example.org"
+    zone: str = "Europe/London"
+    signature: str = ""  # defaults to the programme's "run by"
+    domain: str = "surveyapp.invalid"  # for Message-IDs
+    lease: timedelta = timedelta(minutes=10)
+    max_attempts: int = 5
+    first_retry: timedelta = timedelta(minutes=5)
+    per_minute: int = 0  # 0: as fast as the server takes them
+    batch: int = 100
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def settings_from_config(config) -> SendSettings:
+    """Read the SURVEYAPP_* settings that sending uses."""
+    base_url = str(config["BASE_URL"]).rstrip("/")
+    domain = base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "surveyapp.invalid"
+    return SendSettings(
+        base_url=base_url,
+        zone=config["STUDY_TIMEZONE"],
+        signature=config.get("MAIL_SIGNATURE", ""),
+        domain=domain,
+        per_minute=int(config.get("MAIL_PER_MINUTE") or 0),
+    )
+
+
+# -- the plan ----------------------------------------------------------------------------
+
+
+def default_plan(session: Session, wave: Wave, *, now: datetime) -> list[ReminderStep]:
+    """Give a wave the plan the evaluators used: an invitation, two reminders over three weeks,
+    then a personalised final reminder with a deadline three working days later."""
+    made = {}
+    for name, (subject, body) in templates.DEFAULTS.items():
+        made[name] = EmailTemplate(wave=wave, name=name, subject=subject, body=body, updated_at=now)
+        session.add(made[name])
+    steps = [
+        ReminderStep(
+            wave=wave, position=1, label="Invitation", days_after_opening=0,
+            audience="not_completed", template=made["invitation"],
+        ),
+        ReminderStep(
+            wave=wave, position=2, label="First reminder", days_after_opening=7,
+            audience="not_completed", template=made["reminder"],
+        ),
+        ReminderStep(
+            wave=wave, position=3, label="Second reminder", days_after_opening=14,
+            audience="not_completed", template=made["reminder"],
+        ),
+        ReminderStep(
+            wave=wave, position=4, label="Final personal reminder", days_after_opening=21,
+            audience="not_completed", template=made["final"], deadline_working_days=3,
+        ),
+    ]  # fmt: skip
+    session.add_all(steps)
+    session.flush()
+    return steps
+
+
+def steps_of(session: Session, wave: Wave) -> list[ReminderStep]:
+    return list(
+        session.scalars(
+            select(ReminderStep)
+            .where(ReminderStep.wave_id == wave.id)
+            .order_by(ReminderStep.position)
+        )
+    )
+
+
+def due_at(step: ReminderStep) -> datetime:
+    """When a step is due, in UTC."""
+    if step.send_on is not None:
+        return step.send_on
+    return step.wave.opens_at + timedelta(days=step.days_after_opening or 0)
+
+
+def due_steps(session: Session, now: datetime) -> list[ReminderStep]:
+    """Steps of open waves whose time has come."""
+    steps = session.scalars(
+        select(ReminderStep)
+        .join(Wave, ReminderStep.wave_id == Wave.id)
+        .where(Wave.opens_at <= now, Wave.closes_at > now)
+        .order_by(ReminderStep.wave_id, ReminderStep.position)
+    )
+    return [step for step in steps if due_at(step) <= now]
+
+
+def _eligible_clause(step: ReminderStep):
+    """Who a step goes to, as SQL: never the completed, withdrawn or opted out."""
+    conditions = [
+        Invitation.wave_id == step.wave_id,
+        Invitation.completed_at.is_(None),
+        Invitation.opted_out_at.is_(None),
+        Participant.withdrawn_at.is_(None),
+    ]
+    if step.audience == "not_opened":
+        conditions.append(Invitation.opened_at.is_(None))
+    elif step.audience == "started":
+        conditions.append(Invitation.started_at.is_not(None))
+    return and_(*conditions)
+
+
+def recipients(session: Session, step: ReminderStep) -> list[Invitation]:
+    """Everyone a step would go to now, in ID number order."""
+    return list(
+        session.scalars(
+            select(Invitation)
+            .join(Participant, Invitation.participant_id == Participant.id)
+            .where(_eligible_clause(step))
+            .order_by(Participant.id_number)
+        )
+    )
+
+
+def is_still_eligible(invitation: Invitation, step: ReminderStep) -> bool:
+    """Check again at send time: completion, withdrawal or opt-out since queueing cancel it."""
+    if invitation.is_completed or invitation.opted_out_at or invitation.participant.is_withdrawn:
+        return False
+    if step.audience == "not_opened":
+        return invitation.opened_at is None
+    if step.audience == "started":
+        return invitation.started_at is not None
+    return True
+
+
+def deadline_of(step: ReminderStep, now: datetime, zone: str) -> datetime | str:
+    """The deadline a message gives: working days after sending for a final step, else closing."""
+    closes = to_local(step.wave.closes_at, zone).date()
+    if step.deadline_working_days:
+        given = working_days_after(to_local(now, zone).date(), step.deadline_working_days)
+        return long_date(min(given, closes))
+    return long_date(closes)
+
+
+def values_for(
+    invitation: Invitation, step: ReminderStep, now: datetime, settings: SendSettings
+) -> dict:
+    """The template fields for one person and one step."""
+    person = invitation.participant
+    wave = step.wave
+    link = f"{settings.base_url.rstrip('/')}/r/{invitation.token}"
+    return {
+        "first_name": person.name.split()[0] if person.name.split() else person.name,
+        "full_name": person.name,
+        "team": person.team,
+        "organisation": person.organisation,
+        "programme": wave.programme.name,
+        "wave": wave.label,
+        "deadline": deadline_of(step, now, settings.zone),
+        "link": link,
+        "pages_done": invitation.pages_done,
+        "pages_total": invitation.pages_total,
+        "sender_name": wave.programme.run_by,
+        "signature": settings.signature or wave.programme.run_by,
+        "opt_out_link": f"{link}/no-reminders",
+    }
+
+
+def render_for(
+    invitation: Invitation, step: ReminderStep, now: datetime, settings: SendSettings
+) -> templates.Rendered:
+    template = step.template
+    return templates.render(
+        template.subject, template.body, values_for(invitation, step, now, settings)
+    )
+
+
+# -- queueing ----------------------------------------------------------------------------
+
+
+def queue_step(
+    session: Session, step: ReminderStep, *, now: datetime, settings: SendSettings
+) -> int:
+    """Write a queued message for everyone the step is due to; return how many are new.
+
+    Existing (step, person) rows are left alone: ON CONFLICT DO NOTHING.
+    """
+    people = recipients(session, step)
+    if not people:
+        return 0
+    rows = []
+    for invitation in people:
+        rendered = render_for(invitation, step, now, settings)
+        rows.append(
+            {
+                "wave_id": step.wave_id,
+                "step_id": step.id,
+                "invitation_id": invitation.id,
+                "to_address": invitation.participant.email,
+                "subject": rendered.subject,
+                "body": rendered.body,
+                "state": "queued",
+                "attempts": 0,
+                "last_error": "",
+                "queued_at": now,
+                "transport": "",
+            }
+        )
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Message).on_conflict_do_nothing(index_elements=["step_id", "invitation_id"])
+    result = session.execute(statement.returning(Message.id), rows)
+    return len(result.all())
+
+
+def queue_due(session: Session, *, now: datetime, settings: SendSettings) -> int:
+    """Queue every due step of every open wave; return how many messages are new."""
+    return sum(
+        queue_step(session, step, now=now, settings=settings) for step in due_steps(session, now)
+    )
+
+
+# -- delivery ----------------------------------------------------------------------------
+
+
+def claim(session: Session, *, now: datetime, settings: SendSettings) -> list[int]:
+    """Take up to a batch of messages to send: queued, due for a retry, or abandoned.
+
+    One UPDATE takes them, so two senders never take the same row (PostgreSQL
+    skips rows another sender has locked; SQLite runs one writer at a time).
+    """
+    takeable = or_(
+        Message.state == "queued",
+        and_(Message.state == "failed", Message.next_attempt_at <= now),
+        and_(Message.state == "sending", Message.claimed_at < now - settings.lease),
+    )
+    chosen = select(Message.id).where(takeable).order_by(Message.id).limit(settings.batch)
+    if session.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    result = session.execute(
+        update(Message)
+        .where(Message.id.in_(chosen.scalar_subquery()), takeable)
+        .values(state="sending", claimed_at=now, attempts=Message.attempts + 1)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars())
+
+
+def _record(message: Message, now: datetime, settings: SendSettings, error: str | None) -> str:
+    if error is None:
+        message.state, message.sent_at, message.last_error = "sent", now, ""
+        return "sent"
+    message.last_error = error
+    permanent = error[:1] == "5" or message.attempts >= settings.max_attempts
+    message.state = "failed"
+    message.next_attempt_at = (
+        None if permanent else now + settings.first_retry * (2 ** (message.attempts - 1))
+    )
+    return "failed"
+
+
+def deliver(
+    make_session: sessionmaker,
+    mailer: Mailer,
+    *,
+    clock: Callable[[], datetime],
+    settings: SendSettings,
+    sleep: Callable[[float], None] = time.sleep,
+    limit: int | None = None,
+) -> DeliveryReport:
+    """Send what is queued, one committed outcome per message; return what happened.
+
+    This is a job, like a CLI command: it owns its transactions.
+    """
+    report = DeliveryReport()
+    pause = 60 / settings.per_minute if settings.per_minute else 0
+    handled = 0
+    try:
+        while limit is None or handled < limit:
+            with make_session() as session:
+                ids = claim(session, now=clock(), settings=settings)
+                session.commit()
+            if not ids:
+                break
+            for message_id in ids:
+                with make_session() as session:
+                    message = session.get(Message, message_id)
+                    if not is_still_eligible(message.invitation, message.step):
+                        message.state, message.last_error = "cancelled", _why_cancelled(message)
+                        report.cancelled += 1
+                        session.commit()
+                        continue
+                    error = None
+                    try:
+                        mailer.send(
+                            to=message.to_address,
+                            subject=message.subject,
+                            body=message.body,
+                            message_id=message_id_for(message.id, settings.domain),
+                        )
+                        message.transport = mailer.transport
+                    except DeliveryFailed as failure:
+                        error = str(failure) or "The mail server refused the message."
+                        report.errors.append(f"{message.to_address}: {error}")
+                    outcome = _record(message, clock(), settings, error)
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+                    session.commit()
+                handled += 1
+                if pause:
+                    sleep(pause)
+    finally:
+        mailer.close()
+    return report
+
+
+def _why_cancelled(message: Message) -> str:
+    invitation = message.invitation
+    if invitation.is_completed:
+        return "Not sent: they completed the questionnaire first."
+    if invitation.participant.is_withdrawn:
+        return "Not sent: they were withdrawn."
+    if invitation.opted_out_at:
+        return "Not sent: they asked for no more reminders."
+    return "Not sent: they no longer match who this step is for."
+
+
+def opt_out(invitation: Invitation, *, now: datetime) -> None:
+    """Stop reminders about this wave for this person; they can still answer."""
+    if invitation.opted_out_at is None:
+        invitation.opted_out_at = now
+
+
+def messages_of(session: Session, invitation: Invitation) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message).where(Message.invitation_id == invitation.id).order_by(Message.id)
+        )
+    )

@@ -1,0 +1,135 @@
+"""Email templates: sandboxed Jinja with a fixed set of fields, checked when saved (Flask-free).
+
+An unknown field or a syntax error is found when the template is written,
+never at send time: :func:`template_problems` renders the template against
+sample values with every field known and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+#: Every field a template may use, with a sample value for previews and checks.
+FIELDS = {
+    "first_name": "Siân",
+    "full_name": "Siân Ó Dónaill",
+    "team": "Children in care, North",
+    "organisation": "Kent County Council",
+    "programme": "Pilot peer support programme 2010",
+    "wave": "Baseline",
+    "deadline": "Wednesday 16 March 2011",
+    "link": "https://surveys.example.org/r/abcdefghijklmnopqrstuv",
+    "pages_done": 2,
+    "pages_total": 5,
+    "sender_name": "The evaluation team",
+    "signature": "The evaluation team",
+    "opt_out_link": "https://surveys.example.org/r/abcdefghijklmnopqrstuv/no-reminders",
+}
+
+# Plain text email: nothing is HTML-escaped, and nothing a participant typed is in the context.
+_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+def template_problems(subject: str, body: str) -> dict[str, str]:
+    """Return what is wrong with a template, by part ("subject", "body"); empty when usable."""
+    problems = {}
+    for part, text in (("subject", subject), ("body", body)):
+        if not text.strip():
+            problems[part] = f"Enter the {part}"
+            continue
+        try:
+            _environment.from_string(text).render(FIELDS)
+        except TemplateSyntaxError as error:
+            problems[part] = (
+                f"Line {error.lineno}: {error.message}. Fields look like {{{{ first_name }}}}."
+            )
+        except UndefinedError as error:
+            known = ", ".join(FIELDS)
+            problems[part] = f"{_field_message(str(error))} The fields you can use are: {known}."
+        except SecurityError:
+            problems[part] = "This template tries something that is not allowed in an email."
+    if "subject" not in problems and "\n" in subject.strip():
+        problems["subject"] = "The subject must be one line"
+    return problems
+
+
+def _field_message(error: str) -> str:
+    # Jinja says "'lastname' is undefined"; say it plainly.
+    name = error.split("'")[1] if error.count("'") >= 2 else error
+    return f"“{name}” is not a field."
+
+
+def render(subject: str, body: str, values: dict) -> Rendered:
+    """Render a template already checked by :func:`template_problems`."""
+    return Rendered(
+        subject=" ".join(_environment.from_string(subject).render(values).split()),
+        body=_environment.from_string(body).render(values).strip() + "\n",
+    )
+
+
+DEFAULTS = {
+    "invitation": (
+        "Please tell us about {{ programme }}: {{ wave }} questionnaire",
+        """Dear {{ first_name }},
+
+You are taking part in {{ programme }}. As part of its evaluation we ask everyone
+to fill in a short questionnaire. It takes about 15 minutes, and you can stop and
+come back later on the same link.
+
+Your personal link (please do not share it):
+{{ link }}
+
+Please answer by {{ deadline }}.
+
+Thank you,
+{{ signature }}
+
+If you do not want reminders about this questionnaire: {{ opt_out_link }}
+""",
+    ),
+    "reminder": (
+        "Reminder: {{ wave }} questionnaire for {{ programme }}",
+        """Dear {{ first_name }},
+
+A reminder about the {{ wave }} questionnaire for {{ programme }}.
+{% if pages_done %}You have done {{ pages_done }} of {{ pages_total }} pages: your answers are
+saved, and the link takes you back to where you stopped.
+{% endif %}
+Your personal link: {{ link }}
+
+Please answer by {{ deadline }}. Every answer helps the evaluation.
+
+Thank you,
+{{ signature }}
+
+If you do not want more reminders about this questionnaire: {{ opt_out_link }}
+""",
+    ),
+    "final": (
+        "Last chance: {{ wave }} questionnaire closes {{ deadline }}",
+        """Dear {{ first_name }},
+
+We have not yet had your answers to the {{ wave }} questionnaire, and we would
+very much like to hear from you and from the {{ team }} team at {{ organisation }}.
+
+We have kept the questionnaire open for you until {{ deadline }}.
+{% if pages_done %}You have already done {{ pages_done }} of {{ pages_total }} pages.
+{% endif %}
+Your personal link: {{ link }}
+
+Thank you,
+{{ signature }}
+
+If you do not want more reminders about this questionnaire: {{ opt_out_link }}
+""",
+    ),
+}
