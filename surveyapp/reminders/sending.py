@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, contains_eager, joinedload, sessionmaker
 
 from surveyapp.mail import DeliveryFailed, Mailer, message_id_for
 from surveyapp.models import (
@@ -147,12 +147,16 @@ def _eligible_clause(step: ReminderStep):
 
 
 def recipients(session: Session, step: ReminderStep) -> list[Invitation]:
-    """Everyone a step would go to now, in ID number order."""
+    """Everyone a step would go to now and has not had it yet, in ID number order."""
+    already = select(Message.id).where(
+        Message.step_id == step.id, Message.invitation_id == Invitation.id
+    )
     return list(
         session.scalars(
             select(Invitation)
             .join(Participant, Invitation.participant_id == Participant.id)
-            .where(_eligible_clause(step))
+            .where(_eligible_clause(step), ~already.exists())
+            .options(contains_eager(Invitation.participant))
             .order_by(Participant.id_number)
         )
     )
@@ -316,37 +320,57 @@ def deliver(
             with make_session() as session:
                 ids = claim(session, now=clock(), settings=settings)
                 session.commit()
-            if not ids:
-                break
-            for message_id in ids:
-                with make_session() as session:
-                    message = session.get(Message, message_id)
-                    if not is_still_eligible(message.invitation, message.step):
-                        message.state, message.last_error = "cancelled", _why_cancelled(message)
-                        report.cancelled += 1
-                        session.commit()
-                        continue
-                    error = None
-                    try:
-                        mailer.send(
-                            to=message.to_address,
-                            subject=message.subject,
-                            body=message.body,
-                            message_id=message_id_for(message.id, settings.domain),
-                        )
-                        message.transport = mailer.transport
-                    except DeliveryFailed as failure:
-                        error = str(failure) or "The mail server refused the message."
-                        report.errors.append(f"{message.to_address}: {error}")
-                    outcome = _record(message, clock(), settings, error)
-                    setattr(report, outcome, getattr(report, outcome) + 1)
+                if not ids:
+                    break
+                # One query loads the batch; each outcome is still committed on its own.
+                batch = session.scalars(
+                    select(Message)
+                    .where(Message.id.in_(ids))
+                    .options(
+                        joinedload(Message.invitation).joinedload(Invitation.participant),
+                        joinedload(Message.step),
+                    )
+                    .order_by(Message.id)
+                ).all()
+                for message in batch:
+                    _deliver_one(session, message, mailer, clock, settings, report)
                     session.commit()
-                handled += 1
-                if pause:
-                    sleep(pause)
+                    handled += 1
+                    if pause:
+                        sleep(pause)
     finally:
         mailer.close()
     return report
+
+
+def _deliver_one(
+    session: Session,
+    message: Message,
+    mailer: Mailer,
+    clock: Callable[[], datetime],
+    settings: SendSettings,
+    report: DeliveryReport,
+) -> None:
+    # Check again at send time: finishing, withdrawal or opting out since queueing cancel it.
+    session.refresh(message.invitation, ["completed_at", "opted_out_at", "opened_at", "started_at"])
+    if not is_still_eligible(message.invitation, message.step):
+        message.state, message.last_error = "cancelled", _why_cancelled(message)
+        report.cancelled += 1
+        return
+    error = None
+    try:
+        mailer.send(
+            to=message.to_address,
+            subject=message.subject,
+            body=message.body,
+            message_id=message_id_for(message.id, settings.domain),
+        )
+        message.transport = mailer.transport
+    except DeliveryFailed as failure:
+        error = str(failure) or "The mail server refused the message."
+        report.errors.append(f"{message.to_address}: {error}")
+    outcome = _record(message, clock(), settings, error)
+    setattr(report, outcome, getattr(report, outcome) + 1)
 
 
 def _why_cancelled(message: Message) -> str:

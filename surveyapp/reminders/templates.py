@@ -8,6 +8,7 @@ sample values with every field known and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -68,11 +69,16 @@ def _field_message(error: str) -> str:
     return f"“{name}” is not a field."
 
 
+@lru_cache(maxsize=64)
+def _compiled(text: str):
+    return _environment.from_string(text)
+
+
 def render(subject: str, body: str, values: dict) -> Rendered:
     """Render a template already checked by :func:`template_problems`."""
     return Rendered(
-        subject=" ".join(_environment.from_string(subject).render(values).split()),
-        body=_environment.from_string(body).render(values).strip() + "\n",
+        subject=" ".join(_compiled(subject).render(values).split()),
+        body=_compiled(body).render(values).strip() + "\n",
     )
 
 
