@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,8 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveyapp import catalogue
-from surveyapp.models import Invitation, Programme, Wave
+from surveyapp.catalogue import questionnaire_of
+from surveyapp.models import Invitation, Message, Programme, Wave
 from surveyapp.participants import roster, waves
+from surveyapp.questionnaires import Questionnaire
+from surveyapp.reminders import sending
+from surveyapp.respond import flow
 
 PROGRAMME_NAME = "Demo: pilot peer support programme"
 FIRST_NAMES = [
@@ -92,6 +97,60 @@ TEAMS = [
 ]
 
 
+DEMO_TEXT = [
+    "Meeting other managers who face the same pressures.",
+    "Time to think about how I lead my team, away from the day job.",
+    "Practical ideas I could try the following week.",
+]
+
+
+def sample_answers(questionnaire: Questionnaire, rng: random.Random, lean: float = 0.0) -> dict:
+    """Make a plausible complete set of answers, page by page, respecting every condition.
+
+    ``lean`` (-1 to 1) tilts Likert and bipolar answers, so teams differ in the demo.
+    """
+    answers: dict = {}
+    for page in questionnaire.pages:
+        if not page.is_shown(answers):
+            continue
+        for item in page.items:
+            if not item.is_shown(answers):
+                continue
+            for answer_id, value in _sample_item(item, rng, lean).items():
+                answers[answer_id] = value
+    return questionnaire.relevant_answers(answers)
+
+
+def _tilted(points: list, rng: random.Random, lean: float):
+    position = min(max(rng.gauss(0.6 + 0.25 * lean, 0.22), 0.0), 0.999)
+    return points[int(position * len(points))]
+
+
+def _sample_item(item, rng: random.Random, lean: float) -> dict:
+    codes = [option.code for option in item.options]
+    if item.type == "matrix":
+        return {row.id: _tilted(codes, rng, lean) for row in item.rows}
+    if item.type == "likert":
+        return {item.id: _tilted(codes, rng, lean)}
+    if item.type == "bipolar":
+        # The left statement is the positive one: lean towards it means lower points.
+        return {item.id: _tilted(list(range(item.points, 0, -1)), rng, lean)}
+    if item.type == "single_choice":
+        chosen = rng.choice(codes)
+        return {item.id: chosen} | ({item.other_id: None} if item.other else {})
+    if item.type == "multiple_choice":
+        count = min(len(codes), rng.randint(1, item.max_choices or 2))
+        chosen = sorted(rng.sample(codes, count), key=codes.index)
+        return {item.id: chosen} | ({item.other_id: None} if item.other else {})
+    if item.type == "number":
+        low = int(item.min if item.min is not None else 0)
+        high = int(item.max if item.max is not None else low + 60)
+        return {item.id: rng.randint(low, min(high, low + 60))}
+    if item.type == "short_text":
+        return {item.id: "Demo answer"}
+    return {item.id: rng.choice(DEMO_TEXT) if (item.required or rng.random() < 0.5) else None}
+
+
 @dataclass(frozen=True)
 class DemoLink:
     wave: str
@@ -142,26 +201,94 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
     for label, key, privacy in plans:
         if label in existing or key not in versions:
             continue
-        existing[label] = waves.create_wave(
+        opened = (now - timedelta(days=10)).replace(hour=8, minute=0, second=0, microsecond=0)
+        wave = waves.create_wave(
             session,
             programme=programme,
             version=versions[key],
             label=label,
-            opens_at=now - timedelta(days=2),
-            closes_at=now + timedelta(days=19),
+            opens_at=opened,
+            closes_at=opened + timedelta(days=28),
             privacy=privacy,
-            now=now,
+            now=opened,
         )
+        existing[label] = wave
+        _simulate_past_days(session, wave, questionnaire_of(versions[key]), opened, now)
     links = []
     for label, _key, _privacy in plans:
         wave: Wave | None = existing.get(label)
         if wave is None:
             continue
+        # Links of people who have not started, so the demo user answers from the start.
         invitations = session.scalars(
-            select(Invitation).where(Invitation.wave_id == wave.id).order_by(Invitation.id).limit(3)
+            select(Invitation)
+            .where(Invitation.wave_id == wave.id, Invitation.started_at.is_(None))
+            .order_by(Invitation.id)
+            .limit(3)
         )
         links.extend(
             DemoLink(label, i.participant.name, i.participant.team, i.token) for i in invitations
         )
     session.flush()
     return links
+
+
+def _simulate_past_days(
+    session: Session, wave: Wave, questionnaire: Questionnaire, opened: datetime, now: datetime
+) -> None:
+    """Play the first days of a wave: messages sent on their days, people answering over time.
+
+    Everything goes through the functions that handle real answers and messages; the
+    outbox keeps the messages (no email leaves), and every person is fictional.
+    """
+    rng = random.Random(f"{PROGRAMME_NAME}/{wave.label}")
+    settings = sending.SendSettings(base_url="http://127.0.0.1:5000")
+    invitations = sorted(wave.invitations, key=lambda i: i.participant.id_number)
+    # Most answer, some start and stop, a few never open the link; one team answers little.
+    plan = []
+    for invitation in invitations:
+        quiet_team = invitation.participant.team == TEAMS[2][0]
+        roll = rng.random() + (0.35 if quiet_team else 0.0)
+        plan.append((invitation, "complete" if roll < 0.6 else "start" if roll < 0.8 else "none"))
+    steps = sending.steps_of(session, wave)
+    for day in range((now - opened).days + 1):
+        moment = opened + timedelta(days=day, hours=1)
+        for step in steps:
+            if sending.due_at(step).date() == (opened + timedelta(days=day)).date():
+                sending.queue_step(session, step, now=moment, settings=settings)
+                session.flush()
+                _deliver_to_outbox(session, moment)
+        for invitation, fate in plan:
+            if fate == "none" or rng.random() > 0.3 or invitation.is_completed:
+                continue
+            when = moment + timedelta(hours=rng.randint(1, 8))
+            if when > now:
+                continue
+            lean = {0: 0.6, 1: -0.5, 2: 0.1, 3: 0.3, 4: -0.1}[
+                TEAM_INDEX[invitation.participant.team]
+            ]
+            answers = sample_answers(questionnaire, rng, lean)
+            flow.mark_opened(invitation, when)
+            if fate == "start":
+                first_page = questionnaire.pages[0]
+                partial = {k: v for k, v in answers.items() if k in _ids_of(first_page)}
+                flow.record_answers(session, invitation, questionnaire, partial, now=when)
+                continue
+            flow.record_answers(session, invitation, questionnaire, answers, now=when)
+            flow.submit(session, invitation, questionnaire, now=when)
+    session.flush()
+
+
+TEAM_LEAN = (0.6, -0.5, 0.1, 0.3, -0.1)  # how each demo team tends to answer
+TEAM_INDEX = {team: index for index, (team, _organisation, _region) in enumerate(TEAMS)}
+
+
+def _ids_of(page) -> set[str]:
+    return {answer_id for item in page.items for answer_id in item.answer_ids()}
+
+
+def _deliver_to_outbox(session: Session, moment: datetime) -> None:
+    """Mark queued messages as kept in the outbox, as delivery without SMTP does."""
+    for message in session.scalars(select(Message).where(Message.state == "queued")):
+        message.state, message.transport, message.sent_at = "sent", "outbox", moment
+        message.attempts = 1
