@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_FROM="surveyapp@localhost",  # the sender address
         MAIL_SIGNATURE="",  # signs emails; the programme's "run by" when empty
         MAIL_PER_MINUTE=0,  # cap on messages a minute for throttling mail systems; 0: none
+        MAIL_LEASE_SECONDS=600,  # a message taken this long ago and never finished is retried
     )
     app.config.from_prefixed_env("SURVEYAPP")
     if test_config is not None:

@@ -1,6 +1,7 @@
 """Fixtures: an app on SQLite and, when a server answers, on PostgreSQL; a client; a runner."""
 
 import os
+import threading
 import uuid
 from datetime import datetime
 
@@ -133,6 +134,7 @@ class RecordingHandler:
         self.refuse_after = None  # accept this many, then answer 451 to the rest
         self.refusal = "451 4.3.0 Too many messages, try again later"
         self.delay = 0.0
+        self.holding = threading.Event()  # set while a message waits out ``delay``
 
     async def handle_DATA(self, server, session, envelope):
         import asyncio
@@ -140,7 +142,12 @@ class RecordingHandler:
         import email.policy
 
         if self.delay:
+            self.holding.set()
             await asyncio.sleep(self.delay)
+            self.holding.clear()
+            if server.transport is None or server.transport.is_closing():
+                # The sender went away before hearing "250": like a real server, keep nothing.
+                return "421 Connection lost"
         if self.refuse_after is not None and len(self.messages) >= self.refuse_after:
             return self.refusal
         self.messages.append(

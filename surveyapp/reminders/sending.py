@@ -67,6 +67,7 @@ def settings_from_config(config) -> SendSettings:
         signature=config.get("MAIL_SIGNATURE", ""),
         domain=domain,
         per_minute=int(config.get("MAIL_PER_MINUTE") or 0),
+        lease=timedelta(seconds=int(config.get("MAIL_LEASE_SECONDS") or 600)),
     )
 
 

@@ -285,3 +285,58 @@ def test_the_opt_out_link_stops_reminders_but_not_answering(client, session):
     session.expire_all()
     assert wave.invitations[0].opted_out_at == NOW
     assert client.get(f"/r/{token}").status_code == 303
+
+
+def test_a_sender_process_killed_mid_batch_leaves_everyone_exactly_one_message(
+    tmp_path, smtp_server, smtp_config
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from surveyapp import create_app
+    from surveyapp.clock import utcnow
+    from surveyapp.db import Base
+
+    url = f"sqlite:///{tmp_path / 'killed.sqlite'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
+    Base.metadata.create_all(app.extensions["surveyapp.engine"])
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        _wave(
+            session,
+            people=8,
+            opens_at=utcnow() - timedelta(hours=1),
+            closes_at=utcnow() + timedelta(days=9),
+        )
+    environment = os.environ | {
+        "SURVEYAPP_DATABASE_URL": url,
+        "SURVEYAPP_SECRET_KEY": "x",
+        "SURVEYAPP_MAIL_SERVER": "127.0.0.1",
+        "SURVEYAPP_MAIL_PORT": str(smtp_config["MAIL_PORT"]),
+        "SURVEYAPP_MAIL_SECURITY": "none",
+        "SURVEYAPP_MAIL_LEASE_SECONDS": "1",
+    }
+    command = [sys.executable, "-m", "flask", "--app", "surveyapp", "reminders", "send"]
+    handler = smtp_server.handler
+    handler.delay = 0.3
+
+    sender = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while len(handler.messages) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    handler.holding.wait(timeout=10)  # the fourth message is in the server's hands, unanswered
+    sender.send_signal(signal.SIGKILL)
+    sender.wait(timeout=10)
+    killed_at = len(handler.messages)
+    time.sleep(1.2)  # the lease of the killed sender runs out
+    handler.delay = 0
+    subprocess.run(command, env=environment, check=True, capture_output=True, timeout=60)
+
+    addresses = sorted(m["To"] for m in handler.messages)
+    assert 3 <= killed_at < 8
+    assert addresses == [f"p{n}@example.org" for n in range(8)]
+    app.extensions["surveyapp.engine"].dispose()
