@@ -1,7 +1,9 @@
-"""The study team's pages, behind sign-in: questionnaires, their versions and previews."""
+"""The study team's pages, behind sign-in: questionnaires, programmes, waves, their
+dashboards and reminders."""
 
 import base64
 import logging
+import secrets
 from datetime import time, timedelta
 
 from flask import (
@@ -20,23 +22,39 @@ from flask import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from surveyapp import catalogue
+from surveyapp import catalogue, dashboard
 from surveyapp.admin.forms import (
     CohortConfirmForm,
     CohortUploadForm,
+    NewTemplateForm,
     ParticipantForm,
     ProgrammeForm,
+    SampleForm,
+    StepForm,
+    TemplateForm,
     WaveForm,
 )
 from surveyapp.auth import login_required, role_required
 from surveyapp.db import get_session
-from surveyapp.models import Invitation, Participant, Programme, QuestionnaireVersion, Wave
+from surveyapp.mail import mailer_from_config, message_id_for
+from surveyapp.models import (
+    EmailTemplate,
+    Invitation,
+    Message,
+    Participant,
+    Programme,
+    QuestionnaireVersion,
+    ReminderStep,
+    Wave,
+)
 from surveyapp.participants import roster, waves
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
+from surveyapp.reminders import sending, templates
 from surveyapp.timezones import to_local, to_utc
 from surveyapp.web.context import get_catalogue, get_questionnaire, now
+from surveyapp.web.filters import local_time
 from surveyapp.web.forms import ActionForm
-from surveyapp.web.htmx import render_page_or_fragment
+from surveyapp.web.htmx import render_page_or_fragment, wants_fragment
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 logger = logging.getLogger(__name__)
@@ -185,6 +203,7 @@ def preview_page(key: str, page_id: str):
     form = ActionForm()
     posted = as_posted(answers)
     errors: dict[str, str] = {}
+    revealed: list[str] = []
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -199,7 +218,7 @@ def preview_page(key: str, page_id: str):
                 else url_for(".preview_check", key=key)
             )
             return redirect(target, code=303)
-        posted, errors = result.posted, result.errors
+        posted, errors, revealed = result.posted, result.errors, result.revealed
     shown = questionnaire.shown_pages(answers)
     position = next((i for i, p in enumerate(shown) if p.id == page.id), None)
     previous = questionnaire.page_before(page.id, answers)
@@ -210,6 +229,7 @@ def preview_page(key: str, page_id: str):
         "posted": posted,
         "errors": errors,
         "error_labels": error_labels(page, errors),
+        "revealed": revealed,
         "form": form,
         "position": (position or 0) + 1,
         "page_count": len(shown),
@@ -293,15 +313,17 @@ def programme_new():
 @bp.get("/programmes/<int:programme_id>")
 @login_required
 def programme_detail(programme_id: int):
-    """Show a programme: its cohort and its waves with how far each has got."""
+    """Show a programme: its cohort, its waves side by side and retention from the first."""
     programme = _programme(programme_id)
     db = get_session()
-    counts = {wave.id: waves.wave_counts(db, wave) for wave in programme.waves}
     size = db.scalar(
         select(func.count(Participant.id)).where(Participant.programme_id == programme.id)
     )
     return render_template(
-        "admin/programme_detail.html", programme=programme, counts=counts, size=size
+        "admin/programme_detail.html",
+        programme=programme,
+        overview=dashboard.programme_overview(db, programme),
+        size=size,
     )
 
 
@@ -425,6 +447,7 @@ def participant_edit(programme_id: int, participant_id: int):
         programme=participant.programme,
         form=form,
         withdraw=ActionForm(),
+        messages=dashboard.messages_to(get_session(), participant),
     ), status
 
 
@@ -540,3 +563,503 @@ def invitation_reopen(wave_id: int, invitation_id: int):
         logger.info("Invitation %s reopened by user %s", invitation.id, g.user.id)
         flash(f"The answers of {invitation.participant.name} are reopened on the same link.")
     return redirect(url_for(".wave_detail", wave_id=wave_id), code=303)
+
+
+# -- dashboard ---------------------------------------------------------------------------
+
+#: Rows per page of every list.
+PER_PAGE = 50
+#: Messages "Send now" delivers while the administrator waits; `flask reminders send`
+#: (run by cron) delivers whatever is left.
+SEND_NOW_LIMIT = 500
+
+
+def _wave(wave_id: int) -> Wave:
+    return get_session().get(Wave, wave_id) or abort(404)
+
+
+def _zone() -> str:
+    return current_app.config["STUDY_TIMEZONE"]
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+def _csv_download(text: str, filename: str) -> Response:
+    # A byte order mark, so Excel reads names such as Siân as UTF-8.
+    return Response(
+        "\ufeff" + text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/waves/<int:wave_id>/dashboard")
+@role_required("programme_manager")
+def wave_dashboard(wave_id: int):
+    """Show a wave's response: counts against the target, by group and over time."""
+    db = get_session()
+    wave = _wave(wave_id)
+    counts = dashboard.wave_counts(db, wave)
+    if wants_fragment():  # the counts panel refreshing itself needs nothing more
+        return render_page_or_fragment(
+            "admin/wave_dashboard.html",
+            "admin/_wave_counts.html",
+            wave=wave,
+            counts=counts,
+            updated=now(),
+        )
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in dashboard.SORTS else "name"
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    days = dashboard.completions_by_day(db, wave, now=now(), zone=_zone())
+    return render_page_or_fragment(
+        "admin/wave_dashboard.html",
+        "admin/_wave_counts.html",
+        wave=wave,
+        counts=counts,
+        updated=now(),
+        breakdowns={
+            by: dashboard.breakdown(db, wave, by, sort=sort, descending=direction == "desc")
+            for by in dashboard.BREAKDOWNS
+        },
+        headings=dashboard.BREAKDOWNS,
+        sort=sort,
+        direction=direction,
+        days=days,
+        chart=dashboard.completions_chart(
+            days, invited=counts.invited, target=counts.target, target_rate=wave.target_rate
+        ),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/non-respondents")
+@role_required("programme_manager")
+def non_respondent_list(wave_id: int):
+    """List the people who have not completed, with how far they got, for follow-up."""
+    db = get_session()
+    wave = _wave(wave_id)
+    return render_template(
+        "admin/non_respondent_list.html",
+        wave=wave,
+        found=dashboard.non_respondents(db, wave, page=_page_number(), per_page=PER_PAGE),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/non-respondents.csv")
+@role_required("programme_manager")
+def non_respondent_csv(wave_id: int):
+    """Download the non-respondents with their contact details, for phone calls."""
+    db = get_session()
+    wave = _wave(wave_id)
+    text = dashboard.non_respondents_csv(dashboard.all_non_respondents(db, wave), zone=_zone())
+    logger.info("Non-respondents of wave %s downloaded by user %s", wave.id, g.user.id)
+    return _csv_download(text, f"non-respondents-wave-{wave.id}.csv")
+
+
+@bp.get("/waves/<int:wave_id>/non-respondents/sample")
+@role_required("programme_manager")
+def non_respondent_sample(wave_id: int):
+    """Draw a reproducible random sample of non-respondents (?download=csv to download it)."""
+    db = get_session()
+    wave = _wave(wave_id)
+    asked = "seed" in request.args
+    form = SampleForm(formdata=request.args if asked else None)
+    if not asked:
+        form.size.data, form.seed.data = 10, secrets.randbelow(1_000_000)
+    sample = None
+    if asked and form.validate():
+        sample = dashboard.sample_non_respondents(
+            db, wave, size=form.size.data, seed=form.seed.data, by_region=form.by_region.data
+        )
+        logger.info(
+            "Sample of %s non-respondents of wave %s drawn with seed %s by user %s",
+            len(sample.people),
+            wave.id,
+            form.seed.data,
+            g.user.id,
+        )
+        if request.args.get("download") == "csv":
+            text = dashboard.non_respondents_csv(sample.people, zone=_zone())
+            return _csv_download(text, f"sample-wave-{wave.id}-seed-{form.seed.data}.csv")
+    return render_template(
+        "admin/non_respondent_sample.html", wave=wave, form=form, sample=sample
+    ), 422 if form.errors else 200
+
+
+# -- reminders ---------------------------------------------------------------------------
+
+
+def _step(wave: Wave, step_id: int) -> ReminderStep:
+    step = get_session().get(ReminderStep, step_id)
+    if step is None or step.wave_id != wave.id:
+        abort(404)
+    return step
+
+
+def _template(wave: Wave, template_id: int) -> EmailTemplate:
+    template = get_session().get(EmailTemplate, template_id)
+    if template is None or template.wave_id != wave.id:
+        abort(404)
+    return template
+
+
+def _templates_of(wave: Wave) -> list[EmailTemplate]:
+    return list(
+        get_session().scalars(
+            select(EmailTemplate)
+            .where(EmailTemplate.wave_id == wave.id)
+            .order_by(EmailTemplate.name)
+        )
+    )
+
+
+@bp.get("/waves/<int:wave_id>/reminders")
+@role_required("programme_manager")
+def reminder_plan(wave_id: int):
+    """Show the wave's reminder plan: each step, when it is due, to whom, and what happened."""
+    db = get_session()
+    wave = _wave(wave_id)
+    # Held while the page renders, so each step finds its email without a query.
+    wave_templates = _templates_of(wave)
+    return render_template(
+        "admin/reminder_plan.html",
+        wave=wave,
+        templates=wave_templates,
+        steps=[(step, sending.due_at(step)) for step in sending.steps_of(db, wave)],
+        counts=dashboard.message_counts(db, wave),
+        audiences=dashboard.AUDIENCE_WORDS,
+        send_problem=dashboard.send_problem(wave, now()),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/waves/<int:wave_id>/reminders/steps/new", methods=["GET", "POST"])
+@role_required("programme_manager")
+def reminder_step_new(wave_id: int):
+    """Add a step to the wave's reminder plan."""
+    return _step_form(_wave(wave_id), None)
+
+
+@bp.route("/waves/<int:wave_id>/reminders/steps/<int:step_id>", methods=["GET", "POST"])
+@role_required("programme_manager")
+def reminder_step_edit(wave_id: int, step_id: int):
+    """Change when a step is sent, to whom and with which email."""
+    wave = _wave(wave_id)
+    return _step_form(wave, _step(wave, step_id))
+
+
+def _step_form(wave: Wave, step: ReminderStep | None):
+    db = get_session()
+    zone = _zone()
+    form = StepForm(obj=step)
+    wave_templates = _templates_of(wave)
+    form.set_choices(wave_templates)
+    if request.method == "GET":
+        if step is None:
+            reminder = next((t for t in wave_templates if t.name == "reminder"), None)
+            form.when.data, form.audience.data = "days", "not_completed"
+            form.template.data = str(reminder.id) if reminder else None
+        else:
+            form.when.data = "date" if step.send_on else "days"
+            if step.send_on:
+                local = to_local(step.send_on, zone)
+                form.send_on.data, form.send_time.data = local.date(), local.time()
+            form.audience.data = "not_completed" if step.audience == "everyone" else step.audience
+            form.template.data = str(step.template_id)
+    if form.validate_on_submit():
+        by_date = form.when.data == "date"
+        try:
+            saved = dashboard.save_step(
+                db,
+                wave,
+                step,
+                label=form.label.data,
+                send_on=to_utc(form.send_on.data, form.send_time.data, zone) if by_date else None,
+                days_after_opening=None if by_date else form.days_after_opening.data,
+                audience=form.audience.data,
+                template=db.get(EmailTemplate, int(form.template.data)),
+                deadline_working_days=form.deadline_working_days.data,
+            )
+        except dashboard.StepProblem as problem:
+            db.rollback()
+            (form.send_on if by_date else form.days_after_opening).errors.append(str(problem))
+        else:
+            db.commit()
+            logger.info(
+                "Reminder step %s of wave %s %s by user %s",
+                saved.id,
+                wave.id,
+                "added" if step is None else "changed",
+                g.user.id,
+            )
+            flash(f"“{saved.label}” saved: due {local_time(sending.due_at(saved))}.")
+            return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
+    status = 422 if form.errors else 200
+    name = "admin/reminder_step_new.html" if step is None else "admin/reminder_step_edit.html"
+    return render_template(name, wave=wave, step=step, form=form), status
+
+
+@bp.post("/waves/<int:wave_id>/reminders/steps/<int:step_id>/delete")
+@role_required("programme_manager")
+def reminder_step_delete(wave_id: int, step_id: int):
+    """Take a step that has sent nothing out of the plan."""
+    db = get_session()
+    wave = _wave(wave_id)
+    step = _step(wave, step_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    label = step.label
+    try:
+        dashboard.delete_step(db, step)
+    except dashboard.StepProblem as problem:
+        db.rollback()
+        flash(str(problem))
+    else:
+        db.commit()
+        logger.info("Reminder step %s of wave %s deleted by user %s", step_id, wave.id, g.user.id)
+        flash(f"“{label}” is no longer in the plan.")
+    return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
+
+
+@bp.route("/waves/<int:wave_id>/reminders/steps/<int:step_id>/send", methods=["GET", "POST"])
+@role_required("programme_manager")
+def reminder_send(wave_id: int, step_id: int):
+    """Show exactly who a step would go to now and what they would get; send on confirm."""
+    db = get_session()
+    wave = _wave(wave_id)
+    step = _step(wave, step_id)
+    form = ActionForm()
+    problem = dashboard.send_problem(wave, now())
+    settings = sending.settings_from_config(current_app.config)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if problem:
+            flash(problem)
+            return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
+        return _send_now(wave, step, settings)
+    people = dashboard.new_recipients(db, step)
+    page = max(1, min(_page_number(), max(1, -(-len(people) // PER_PAGE))))
+    shown = people[(page - 1) * PER_PAGE : page * PER_PAGE]
+    rendered = [(i, sending.render_for(i, step, now(), settings)) for i in shown]
+    return render_template(
+        "admin/reminder_send.html",
+        wave=wave,
+        step=step,
+        audience=dashboard.AUDIENCE_WORDS[step.audience],
+        rendered=rendered,
+        total=len(people),
+        page=page,
+        pages=max(1, -(-len(people) // PER_PAGE)),
+        problem=problem,
+        transport="smtp" if current_app.config.get("MAIL_SERVER") else "outbox",
+        form=form,
+    )
+
+
+def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
+    db = get_session()
+    queued = sending.queue_step(db, step, now=now(), settings=settings)
+    db.commit()  # the sender works in its own sessions, and SQLite allows one writer
+    logger.info(
+        "Reminder step %s of wave %s sent now by user %s: %s message(s) queued",
+        step.id,
+        wave.id,
+        g.user.id,
+        queued,
+    )
+    try:
+        mailer = mailer_from_config(current_app.config)
+    except ValueError as error:
+        flash(f"{queued} message(s) queued but none sent: {error}")
+        return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
+    report = sending.deliver(
+        current_app.extensions["surveyapp.sessionmaker"],
+        mailer,
+        clock=current_app.config["CLOCK"],
+        settings=settings,
+        limit=SEND_NOW_LIMIT,
+    )
+    logger.info(
+        "Delivery after sending step %s of wave %s by user %s: %s sent, %s failed, %s cancelled",
+        step.id,
+        wave.id,
+        g.user.id,
+        report.sent,
+        report.failed,
+        report.cancelled,
+    )
+    where = "kept in the outbox" if mailer.transport == "outbox" else "sent"
+    message = f"“{step.label}”: {queued} new message(s). {report.sent} {where}"
+    if report.failed:
+        message += f", {report.failed} failed (they are retried later)"
+    if report.cancelled:
+        message += f", {report.cancelled} not sent because the person no longer qualifies"
+    flash(message + ".")
+    return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
+
+
+@bp.get("/waves/<int:wave_id>/reminders/emails")
+@role_required("programme_manager")
+def template_list(wave_id: int):
+    """List the wave's emails and the steps that use each."""
+    db = get_session()
+    wave = _wave(wave_id)
+    wave_templates = _templates_of(wave)
+    used: dict[int, list[str]] = {}
+    for step in sending.steps_of(db, wave):
+        used.setdefault(step.template_id, []).append(step.label)
+    return render_template(
+        "admin/template_list.html", wave=wave, templates=wave_templates, used=used
+    )
+
+
+def _problems_to_fields(form: TemplateForm, problems: dict[str, str]) -> None:
+    for part, message in problems.items():
+        getattr(form, part).errors = [*getattr(form, part).errors, message]
+
+
+def _template_page(wave: Wave, template: EmailTemplate | None, form: TemplateForm, people):
+    """What the email editor shows, with the preview for the chosen person."""
+    db = get_session()
+    chosen = next((i for i in people if str(i.id) == form.participant.data), None)
+    if chosen is None and people:
+        chosen = people[0]
+        form.participant.data = str(chosen.id)
+    step = dashboard.template_step(db, wave, template)
+    return {
+        "wave": wave,
+        "template": template,
+        "form": form,
+        "fields": templates.FIELDS,
+        "preview": dashboard.preview_template(
+            form.subject.data or "",
+            form.body.data or "",
+            chosen,
+            step,
+            now=now(),
+            settings=sending.settings_from_config(current_app.config),
+        ),
+        "chosen": chosen,
+    }
+
+
+@bp.route("/waves/<int:wave_id>/reminders/emails/new", methods=["GET", "POST"])
+@role_required("programme_manager")
+def template_new(wave_id: int):
+    """Write a new email for the wave's plan."""
+    db = get_session()
+    wave = _wave(wave_id)
+    form = NewTemplateForm()
+    people = dashboard.preview_people(db, wave)
+    form.set_choices(people)
+    if form.validate_on_submit() and not form.preview.data:
+        problems = templates.template_problems(form.subject.data, form.body.data)
+        taken = db.scalar(
+            select(EmailTemplate.id).where(
+                EmailTemplate.wave_id == wave.id, EmailTemplate.name == form.name.data
+            )
+        )
+        if taken:
+            form.name.errors.append("This wave already has an email with this name")
+        _problems_to_fields(form, problems)
+        if not form.errors:
+            template = EmailTemplate(
+                wave=wave,
+                name=form.name.data,
+                subject=form.subject.data.strip(),
+                body=form.body.data,
+                updated_at=now(),
+            )
+            db.add(template)
+            db.commit()
+            logger.info("Email %s of wave %s added by user %s", template.id, wave.id, g.user.id)
+            flash(f"Email “{template.name}” saved. Choose it for a step of the plan.")
+            return redirect(url_for(".template_list", wave_id=wave.id), code=303)
+    status = 422 if form.errors else 200
+    context = _template_page(wave, None, form, people)
+    return render_template("admin/template_new.html", **context), status
+
+
+@bp.route("/waves/<int:wave_id>/reminders/emails/<int:template_id>", methods=["GET", "POST"])
+@role_required("programme_manager")
+def template_edit(wave_id: int, template_id: int):
+    """Edit an email's subject and text, with a preview for a chosen person."""
+    db = get_session()
+    wave = _wave(wave_id)
+    template = _template(wave, template_id)
+    form = TemplateForm(obj=template)
+    people = dashboard.preview_people(db, wave)
+    form.set_choices(people)
+    if form.validate_on_submit():
+        problems = templates.template_problems(form.subject.data, form.body.data)
+        _problems_to_fields(form, problems)
+        if not problems and not form.preview.data:
+            template.subject = form.subject.data.strip()
+            template.body = form.body.data
+            template.updated_at = now()
+            db.commit()
+            logger.info("Email %s of wave %s changed by user %s", template.id, wave.id, g.user.id)
+            flash(f"Email “{template.name}” saved.")
+            return redirect(url_for(".template_list", wave_id=wave.id), code=303)
+    status = 422 if form.errors else 200
+    context = _template_page(wave, template, form, people)
+    return render_template("admin/template_edit.html", **context), status
+
+
+@bp.post("/waves/<int:wave_id>/reminders/emails/preview", defaults={"template_id": None})
+@bp.post("/waves/<int:wave_id>/reminders/emails/<int:template_id>/preview")
+@role_required("programme_manager")
+def template_preview(wave_id: int, template_id: int | None):
+    """Render the email as typed for the chosen person; nothing is saved."""
+    db = get_session()
+    wave = _wave(wave_id)
+    template = _template(wave, template_id) if template_id is not None else None
+    form = TemplateForm() if template is not None else NewTemplateForm()
+    people = dashboard.preview_people(db, wave)
+    form.set_choices(people)
+    form.validate()  # CSRFProtect has checked the token before this view runs
+    _problems_to_fields(form, templates.template_problems(form.subject.data, form.body.data))
+    return render_page_or_fragment(
+        "admin/template_edit.html" if template is not None else "admin/template_new.html",
+        "admin/_template_preview.html",
+        **_template_page(wave, template, form, people),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/outbox")
+@role_required("programme_manager")
+def outbox_list(wave_id: int):
+    """List the wave's messages with their state, newest first; ?state= narrows the list."""
+    db = get_session()
+    wave = _wave(wave_id)
+    state = request.args.get("state", "")
+    state = state if state in dashboard.MESSAGE_STATES else ""
+    return render_template(
+        "admin/outbox_list.html",
+        wave=wave,
+        state=state,
+        states=dashboard.MESSAGE_STATES,
+        totals=dashboard.state_counts(db, wave),
+        found=dashboard.outbox(db, wave, state=state, page=_page_number(), per_page=PER_PAGE),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/outbox/<int:message_id>")
+@role_required("programme_manager")
+def message_detail(wave_id: int, message_id: int):
+    """Show one message in full, as it was (or will be) sent, with its delivery record."""
+    wave = _wave(wave_id)
+    message = get_session().get(Message, message_id)
+    if message is None or message.wave_id != wave.id:
+        abort(404)
+    domain = sending.settings_from_config(current_app.config).domain
+    return render_template(
+        "admin/message_detail.html",
+        wave=wave,
+        message=message,
+        message_id=message_id_for(message.id, domain),
+        sender=current_app.config["MAIL_FROM"],
+    )

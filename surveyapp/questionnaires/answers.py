@@ -28,22 +28,37 @@ class PageAnswers:
     errors: dict[str, str] = field(default_factory=dict)
     #: What was posted, as text, so an invalid page shows the participant what they typed.
     posted: dict[str, list[str]] = field(default_factory=dict)
+    #: Items an answer on this page has just brought into view: asked next, not yet checked.
+    revealed: list[str] = field(default_factory=list)
 
     @property
     def is_valid(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.revealed
 
 
 def read_page(
     page: Page, form: Mapping[str, Sequence[str]], earlier: Mapping[str, Any]
 ) -> PageAnswers:
-    """Read and check the answers to ``page``; ``earlier`` holds the answers before it."""
+    """Read and check the answers to ``page``; ``earlier`` holds the answers before it.
+
+    A page form says which items it displayed (``shown_items``). An item that an answer
+    on the same page has just made relevant was not on the participant's screen, so it
+    is not checked: it is listed in ``revealed`` and the page is shown again with it.
+    """
     result = PageAnswers(posted={key: list(values) for key, values in form.items()})
+    displayed = set((form.get(SHOWN_FIELD) or [""])[0].split()) if SHOWN_FIELD in form else None
     for item in page.items:
         if not item.is_shown({**earlier, **result.values}):
             continue
+        if displayed is not None and item.id not in displayed:
+            result.revealed.append(item.id)
+            continue
         _READERS[item.type](item, form, result)
     return result
+
+
+#: The hidden form field listing the ids of the items a page displayed.
+SHOWN_FIELD = "shown_items"
 
 
 def _first(form: Mapping[str, Sequence[str]], name: str) -> str:

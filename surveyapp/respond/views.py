@@ -111,7 +111,7 @@ def current_page(page_id: str):
         return _where_next(questionnaire, answers)
     page = questionnaire.page(page_id)
     form = ActionForm()
-    posted, errors = as_posted(answers), {}
+    posted, errors, revealed = as_posted(answers), {}, []
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -123,7 +123,7 @@ def current_page(page_id: str):
             answers = flow.record_answers(db, invitation, questionnaire, result.values, now=now())
             db.commit()
             return _where_next(questionnaire, answers)
-        posted, errors = result.posted, result.errors
+        posted, errors, revealed = result.posted, result.errors, result.revealed
     shown = questionnaire.shown_pages(answers)
     previous = questionnaire.page_before(page.id, answers)
     typed = read_page(page, posted, answers).values
@@ -135,6 +135,7 @@ def current_page(page_id: str):
         "posted": posted,
         "errors": errors,
         "error_labels": error_labels(page, errors),
+        "revealed": revealed,
         "form": form,
         "position": next((i for i, p in enumerate(shown) if p.id == page.id), 0) + 1,
         "page_count": len(shown),

@@ -2,8 +2,10 @@
 
 import shutil
 import threading
+from dataclasses import dataclass
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 from werkzeug.serving import make_server
 
 from surveyapp import create_app
@@ -33,8 +35,25 @@ def browser():
         browser.close()
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """The running app: its address, and sessions on the same database for arranging and checking."""
+
+    url: str
+    sessionmaker: sessionmaker
+
+    def invite(self, key: str = "session_evaluation", **overrides) -> str:
+        """Make a programme, a participant and a wave of ``key``; return the personal link."""
+        from tests.factories import make_invitation
+
+        with self.sessionmaker() as session:
+            invitation = make_invitation(session, key=key, **overrides)
+            session.commit()
+            return f"{self.url}/r/{invitation.token}"
+
+
 @pytest.fixture
-def live_app(tmp_path):
+def live_server(tmp_path):
     app = create_app(
         {
             "SECRET_KEY": "browser-tests",
@@ -53,9 +72,19 @@ def live_app(tmp_path):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield LiveServer(
+        f"http://127.0.0.1:{server.server_port}", app.extensions["surveyapp.sessionmaker"]
+    )
     server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
     app.extensions["surveyapp.engine"].dispose()
+
+
+@pytest.fixture
+def live_app(live_server):
+    """The live server's base address (for tests that only need to sign in and browse)."""
+    return live_server.url
 
 
 def sign_in(page, base_url):

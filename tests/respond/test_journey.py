@@ -343,3 +343,44 @@ def test_concurrent_sends_make_one_response(make_app, session):
     assert results == ["/r/complete", "/r/complete"]
     assert _count(session, Response) == 1
     assert session.scalar(select(Invitation.completed_at)) == NOW
+
+
+def test_a_question_revealed_by_an_answer_on_the_same_page_is_asked_before_moving_on(
+    client, session
+):
+    key = "peer_support_baseline"
+    questionnaire = SHIPPED[key]
+    page = next(
+        p
+        for p in questionnaire.pages
+        if any(
+            i.show_if and any(o.id in next(iter(i.show_if.item_ids()), "") for o in p.items)
+            for i in p.items
+        )
+    )
+    follow_up = next(
+        i
+        for i in page.items
+        if i.show_if and next(iter(i.show_if.item_ids())) in {o.id for o in page.items}
+    )
+    invitation = make_invitation(session, key=key)
+    session.commit()
+    client.get(f"/r/{invitation.token}")
+    for earlier in questionnaire.pages[: questionnaire.pages.index(page)]:
+        client.post(f"/r/page/{earlier.id}", data=page_data(earlier))
+    shown_first = [i.id for i in page.items if i.show_if is None or i is not follow_up]
+    data = page_data(page) | {
+        "shown_items": [" ".join(i for i in shown_first if i != follow_up.id)]
+    }
+    trigger = next(iter(follow_up.show_if.item_ids()))
+    data[trigger] = [str(getattr(follow_up.show_if, "value", None) or follow_up.show_if.values[0])]
+
+    again = client.post(f"/r/page/{page.id}", data=data)
+
+    assert again.status_code == 200
+    assert "Your answers mean there is another question on this page" in again.text
+    assert f'name="{follow_up.id}"' in again.text
+    assert _count(session, DraftAnswer) > 0  # earlier pages only
+    session.expire_all()
+    stored = {d.answer_id for d in session.scalars(select(DraftAnswer))}
+    assert trigger not in stored
