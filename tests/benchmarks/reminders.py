@@ -162,14 +162,79 @@ def run(kind: str, people: int) -> None:
                 admin.dispose()
 
 
+def time_dashboard(kind: str, people: int) -> None:
+    """Build everything the wave dashboard shows, for a wave of ``people`` invitations."""
+    from surveyapp import dashboard
+    from surveyapp.models import Invitation, Wave
+
+    with tempfile.TemporaryDirectory() as folder:
+        url, cleanup = _database(kind, Path(folder))
+        from alembic import command
+
+        command.upgrade(alembic_config(url), "head")
+        engine = make_engine(url)
+        make_session = sessionmaker(engine, expire_on_commit=False)
+        try:
+            _populate(make_session, people)
+            with make_session() as session:
+                wave = session.scalar(select(Wave))
+                ids = session.scalars(select(Invitation.id).order_by(Invitation.id)).all()
+                for offset in range(0, int(len(ids) * 0.6), 1000):
+                    chunk = ids[offset : min(offset + 1000, int(len(ids) * 0.6))]
+                    day = offset % 9
+                    session.execute(
+                        Invitation.__table__.update()
+                        .where(Invitation.id.in_(chunk))
+                        .values(completed_at=NOW + timedelta(days=day), opened_at=NOW)
+                    )
+                session.commit()
+            statements = []
+
+            def count(*_args):
+                statements.append(1)
+
+            from sqlalchemy import event
+
+            event.listen(engine, "before_cursor_execute", count)
+            later = NOW + timedelta(days=10)
+            started = time.perf_counter()
+            with make_session() as session:
+                wave = session.scalar(select(Wave))
+                dashboard.wave_counts(session, wave)
+                for by in dashboard.BREAKDOWNS:
+                    dashboard.breakdown(session, wave, by, sort="name", descending=False)
+                days = dashboard.completions_by_day(session, wave, now=later, zone="Europe/London")
+                counts = dashboard.wave_counts(session, wave)
+                target = dashboard.target_count(counts.invited, wave.target_rate)
+                dashboard.completions_chart(
+                    days, invited=counts.invited, target=target, target_rate=wave.target_rate
+                )
+            seconds = time.perf_counter() - started
+            event.remove(engine, "before_cursor_execute", count)
+            print(
+                f"[{kind}] dashboard of a wave of {people:,} invitations: "
+                f"{seconds * 1000:.0f} ms, {len(statements)} queries"
+            )
+        finally:
+            engine.dispose()
+            if cleanup:
+                admin, name = cleanup
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--database", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--dashboard-sizes", nargs="*", type=int, default=[5000, 50000])
     arguments = parser.parse_args()
     for kind in arguments.database:
         try:
             run(kind, arguments.people)
+            for size in arguments.dashboard_sizes:
+                time_dashboard(kind, size)
         except Exception as error:  # noqa: BLE001 - report and go on to the next database
             if kind == "postgresql" and "connection" in str(error).lower():
                 print(
