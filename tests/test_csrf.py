@@ -62,3 +62,24 @@ def test_admin_actions_without_a_token_are_refused(csrf_client, session):
     assert signed_in.status_code == 303
     assert [response.status_code for response in refused] == [400, 400, 400, 400]
     assert accepted.status_code == 303
+
+
+def test_participant_posts_without_a_token_change_nothing(make_app, session):
+    from sqlalchemy import func, select
+
+    from surveyapp.models import DraftAnswer
+    from tests.factories import make_invitation
+
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    invitation = make_invitation(session)
+    session.commit()
+    client.get(f"/r/{invitation.token}")
+
+    page = client.post("/r/page/about_the_session", data={"page_id": "about_the_session"})
+    sent = client.post("/r/submit")
+    opt_out = client.post(f"/r/{invitation.token}/no-reminders")
+
+    assert [page.status_code, sent.status_code, opt_out.status_code] == [400, 400, 400]
+    assert session.scalar(select(func.count()).select_from(DraftAnswer)) == 0
+    session.expire_all()
+    assert invitation.opted_out_at is None
