@@ -1,0 +1,147 @@
+"""Exports for evaluators: tables (``tables``), their codebook (``codebook``), files (``formats``).
+
+Flask-free. ``export_wave`` and ``export_programme`` are what a view or a
+command calls: they pick the layout and the format and return a named file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from surveyapp.exports.codebook import Variable, codebook_frame, is_valid_name, wave_variables
+from surveyapp.exports.formats import (
+    CSV_MIMETYPE,
+    SAV_MIMETYPE,
+    XLSX_MIMETYPE,
+    ExportTooLarge,
+    to_csv_bytes,
+    to_sav_bytes,
+    to_xlsx_bytes,
+)
+from surveyapp.exports.tables import (
+    POOLED,
+    TEXT_HIDDEN,
+    ExportTables,
+    long_table,
+    programme_tables,
+    programme_wide_table,
+    wave_tables,
+    wide_table,
+)
+from surveyapp.models import Programme, Wave
+from surveyapp.scoring.suppression import DEFAULT_THRESHOLD
+
+#: File formats, by the name a user picks.
+FORMATS = ("csv", "xlsx", "sav")
+#: Layouts: the wide table, the long table, or the codebook alone (CSV only).
+LAYOUTS = ("wide", "long", "codebook")
+
+__all__ = [
+    "FORMATS",
+    "LAYOUTS",
+    "POOLED",
+    "TEXT_HIDDEN",
+    "ExportFile",
+    "ExportTables",
+    "ExportTooLarge",
+    "Variable",
+    "codebook_frame",
+    "export_programme",
+    "export_tables",
+    "export_wave",
+    "is_valid_name",
+    "long_table",
+    "programme_tables",
+    "programme_wide_table",
+    "to_csv_bytes",
+    "to_sav_bytes",
+    "to_xlsx_bytes",
+    "wave_tables",
+    "wave_variables",
+    "wide_table",
+]
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A file ready to download or write: its name, media type and bytes."""
+
+    filename: str
+    mimetype: str
+    content: bytes
+
+
+def export_wave(
+    session: Session,
+    wave: Wave,
+    *,
+    file_format: str,
+    layout: str = "wide",
+    for_evaluator: bool,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> ExportFile:
+    """Export one wave in a format and layout.
+
+    :raises ValueError: for an unknown format or layout.
+    :raises ExportTooLarge: when Excel cannot hold the table.
+    """
+    tables = wave_tables(session, wave, for_evaluator=for_evaluator, threshold=threshold)
+    name = f"{_slug(wave.programme.name)}_{_slug(wave.label)}"
+    return export_tables(tables, name, file_format=file_format, layout=layout, title=wave.label)
+
+
+def export_programme(
+    session: Session,
+    programme: Programme,
+    *,
+    file_format: str,
+    layout: str = "wide",
+    for_evaluator: bool,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> ExportFile:
+    """Export a programme's identified waves side by side (one row per ID number)."""
+    tables = programme_tables(session, programme, for_evaluator=for_evaluator, threshold=threshold)
+    name = f"{_slug(programme.name)}_all_waves"
+    return export_tables(tables, name, file_format=file_format, layout=layout, title=programme.name)
+
+
+def export_tables(
+    tables: ExportTables, name: str, *, file_format: str, layout: str, title: str = ""
+) -> ExportFile:
+    """Write built tables in a format and layout.
+
+    Excel holds three sheets: ``data`` (the layout), ``scores`` and ``codebook``.
+    SPSS holds the layout with the codebook's labels. The codebook layout is the
+    codebook alone, as CSV (or Excel).
+    """
+    if file_format not in FORMATS:
+        raise ValueError(f"Choose a format among {', '.join(FORMATS)}, not {file_format!r}.")
+    if layout not in LAYOUTS:
+        raise ValueError(f"Choose a layout among {', '.join(LAYOUTS)}, not {layout!r}.")
+    if layout == "codebook":
+        if file_format == "sav":
+            raise ValueError("The codebook is a table about the variables: choose CSV or Excel.")
+        data, book = tables.codebook, tables.codebook
+    elif layout == "long":
+        data, book = tables.long(), tables.long_codebook()
+    else:
+        data, book = tables.data, tables.codebook
+    filename = f"{name}_{layout}.{file_format}"
+    if file_format == "csv":
+        return ExportFile(filename, CSV_MIMETYPE, to_csv_bytes(data))
+    if file_format == "xlsx":
+        # The wide codebook explains every variable a long table names, too.
+        sheets = {"data": data, "scores": tables.scores(), "codebook": tables.codebook}
+        if layout == "codebook":
+            sheets = {"codebook": book}
+        return ExportFile(filename, XLSX_MIMETYPE, to_xlsx_bytes(sheets))
+    return ExportFile(filename, SAV_MIMETYPE, to_sav_bytes(data, book, file_label=title))
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:40] or "export"

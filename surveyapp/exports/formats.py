@@ -1,0 +1,235 @@
+"""File formats: the only place that turns export tables into bytes (CSV, Excel, SPSS).
+
+Flask-free. Layout is decided in ``tables``; this module only writes.
+
+Text is made safe on the way out, in text columns only (numbers are never
+touched):
+
+- control characters that Excel and SPSS refuse (everything below a space
+  except tab, line feed and carriage return, and DEL) are removed, in every
+  format;
+- in CSV and Excel, a cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or
+  a carriage return gets a leading apostrophe, so a spreadsheet shows it as
+  text instead of running it as a formula.
+
+Codebook cells holding value labels (a dict) or missing values (a list) are
+written as text: ``1 = Strongly disagree; 2 = Disagree``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from surveyapp.errors import SurveyError
+
+#: Characters Excel's XML and SPSS refuse; tab, line feed and carriage return stay.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A cell starting with one of these is read as a formula by spreadsheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+#: SPSS keeps at most this many bytes of a variable label, a value label and a file label.
+SAV_LABEL_BYTES = 255
+SAV_VALUE_LABEL_BYTES = 120
+SAV_FILE_LABEL_BYTES = 64
+
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SAV_MIMETYPE = "application/x-spss-sav"
+
+
+class ExportTooLarge(SurveyError):
+    """The table does not fit the file format; the message says what to choose instead."""
+
+
+# -- text safety -------------------------------------------------------------------------
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [
+        column
+        for column in frame.columns
+        if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype)
+    ]
+
+
+def without_control_characters(column: pd.Series) -> pd.Series:
+    """Remove the control characters Excel and SPSS refuse from the texts of a column."""
+    text = column.astype(object)
+    is_text = text.map(type) == str  # noqa: E721 - exactly str: numbers stay as they are
+    cleaned = text[is_text].str.replace(CONTROL_CHARACTERS, "", regex=True)
+    return text.where(~is_text, cleaned)
+
+
+def neutralised(column: pd.Series) -> pd.Series:
+    """Clean a text column and put an apostrophe before any cell a spreadsheet would run."""
+    text = without_control_characters(column)
+    is_text = text.map(type) == str  # noqa: E721
+    risky = is_text & text.where(is_text, "").str.startswith(FORMULA_START)
+    return text.where(~risky, "'" + text.where(risky, ""))
+
+
+def _rendered(value) -> object:
+    if isinstance(value, Mapping):
+        return "; ".join(f"{_number_text(code)} = {label}" for code, label in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(_number_text(code) for code in value)
+    return value
+
+
+def _number_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy ready for CSV or Excel: codebook cells as text, text columns neutralised."""
+    frame = frame.copy()
+    for column in _text_columns(frame):
+        frame[column] = neutralised(frame[column].map(_rendered))
+    return frame
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """Write a table as CSV: UTF-8 with a byte order mark (so Excel reads accents), CRLF lines."""
+    text = for_spreadsheet(frame).to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
+# -- Excel -------------------------------------------------------------------------------
+
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+
+
+def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """Write tables as an Excel workbook, one sheet per table, in the order given.
+
+    :raises ExportTooLarge: when a table has more rows or columns than Excel allows.
+    """
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        if len(frame) + 1 > EXCEL_MAX_ROWS or len(frame.columns) > EXCEL_MAX_COLUMNS:
+            raise ExportTooLarge(
+                f"The sheet “{name}” has {len(frame):,} rows and {len(frame.columns):,} columns; "
+                f"Excel allows at most {EXCEL_MAX_ROWS - 1:,} rows and {EXCEL_MAX_COLUMNS:,} "
+                "columns. Choose CSV or SPSS instead."
+            )
+        sheet = workbook.create_sheet(_SHEET_NAME.sub("_", str(name))[:31] or "sheet")
+        sheet.freeze_panes = "A2"
+        sheet.append([str(column) for column in frame.columns])
+        ready = for_spreadsheet(frame).astype(object)
+        ready = ready.where(ready.notna(), None)
+        for row in ready.itertuples(index=False, name=None):
+            sheet.append([_cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+# -- SPSS --------------------------------------------------------------------------------
+
+
+def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str = "") -> bytes:
+    """Write a table as an SPSS ``.sav`` file, described by its codebook.
+
+    Variable labels, value labels, measurement levels and user-missing codes
+    (such as "not applicable") come from the codebook. Labels longer than SPSS
+    allows are shortened (the codebook keeps them whole).
+    """
+    import pyreadstat
+
+    meta = codebook.set_index("variable")
+    data = {}
+    formats = {}
+    for column in frame.columns:
+        if meta.at[column, "type"] == "numeric":
+            numbers = pd.to_numeric(frame[column].astype(object), errors="coerce").astype(float)
+            data[column] = numbers
+            formats[column] = _number_format(numbers)
+        else:
+            text = without_control_characters(frame[column])
+            data[column] = text.where(text.notna(), None).astype(object)
+    table = pd.DataFrame(data, columns=list(frame.columns))
+    labels = {
+        column: _shortened(str(meta.at[column, "label"]), SAV_LABEL_BYTES)
+        for column in frame.columns
+    }
+    value_labels = {}
+    missing = {}
+    for column in frame.columns:
+        numeric = meta.at[column, "type"] == "numeric"
+        codes = meta.at[column, "value_labels"] or {}
+        if codes:
+            value_labels[column] = {
+                (float(code) if numeric else str(code)): _shortened(
+                    str(label), SAV_VALUE_LABEL_BYTES
+                )
+                for code, label in codes.items()
+            }
+        missing_codes = list(meta.at[column, "missing_values"] or [])
+        if missing_codes:
+            missing[column] = [float(code) if numeric else str(code) for code in missing_codes]
+    measures = {column: str(meta.at[column, "measurement"]) for column in frame.columns}
+    handle, name = tempfile.mkstemp(suffix=".sav")
+    os.close(handle)
+    path = Path(name)
+    try:
+        pyreadstat.write_sav(
+            table,
+            str(path),
+            file_label=_shortened(file_label, SAV_FILE_LABEL_BYTES),
+            column_labels=labels,
+            variable_value_labels=value_labels,
+            missing_ranges=missing,
+            variable_measure=measures,
+            variable_format=formats,
+        )
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _number_format(numbers: pd.Series) -> str:
+    """An SPSS print format wide enough for the column: whole numbers without decimals."""
+    present = numbers.dropna()
+    if present.empty:
+        return "F8.2"
+    digits = len(str(int(np.floor(present.abs().max())))) + (1 if (present < 0).any() else 0)
+    if (present == np.round(present)).all():
+        return f"F{max(digits, 1)}.0"
+    return f"F{min(max(digits + 5, 8), 40)}.4"
+
+
+def _shortened(text: str, limit: int) -> str:
+    """Cut a text to ``limit`` bytes of UTF-8 without splitting a character."""
+    text = CONTROL_CHARACTERS.sub("", text)
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    cut = encoded[: limit - 3].decode("utf-8", errors="ignore")
+    return cut.rstrip() + "…"

@@ -1,0 +1,431 @@
+"""Export layouts: a wave's (or a programme's) answers as DataFrames, one function per layout.
+
+Flask-free, and free of file formats (``formats`` turns these tables into
+bytes). Built from ``scoring.load_answers``: one query per wave, then pandas.
+
+Layouts:
+
+- wide, per wave: one row per response. Identified waves: ``id_number`` first,
+  rows by ID number. Anonymous waves: no ID at all, rows in random order
+  (sorted by the response's random key, which says nothing of who answered
+  or when), numbered ``respondent`` 1, 2 … within the file only. Then the
+  cohort fields (team, organisation, region, role), every answer variable in
+  questionnaire order, and the scale scores.
+- long, per wave: one row per answer variable that holds a value (the wide
+  table's answer columns, melted), with its label.
+- wide, per programme: the identified waves side by side, one row per ID
+  number, each wave's columns prefixed ``w1_``, ``w2_`` … in the order the
+  waves open. Anonymous waves cannot be joined and are left out.
+
+Names and emails are never read. Only answers to items that applied are
+stored, so only those are exported; an item not asked is empty.
+
+Exports for the evaluator role (``for_evaluator=True``) protect small groups:
+
+1. Each cohort field is checked on its own: a value held by fewer than
+   ``threshold`` rows is replaced by "Other (small groups)". If that pooled
+   group is itself smaller than the threshold, the next-smallest values join
+   it until it is not (so no small group can be worked out by subtraction).
+2. Then the four fields together: any row whose combination of team,
+   organisation, region and role is shared by fewer than ``threshold`` rows has
+   its team pooled, then its organisation, then its region, then its role,
+   until every combination is shared by at least ``threshold`` rows. Steps 1
+   and 2 repeat until nothing changes.
+3. Free text (text items and "other" boxes) is kept only for rows whose team,
+   as released, has at least 10 rows (or the threshold, when higher); otherwise
+   the text is replaced by "[hidden: …]", so the file says it was hidden.
+
+The codebook says so in the labels of the cohort fields. Answers and scores
+are never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from surveyapp.catalogue import questionnaire_of
+from surveyapp.exports.codebook import (
+    ANSWER_ROLES,
+    Names,
+    Variable,
+    codebook_frame,
+    key_variable,
+    wave_variables,
+)
+from surveyapp.models import Programme, Wave
+from surveyapp.questionnaires import Questionnaire
+from surveyapp.scoring.scales import load_answers, response_frame, scale_scores
+from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, FREE_TEXT_THRESHOLD, check_threshold
+
+#: What a small group's team, organisation, region or role becomes in an evaluator's export.
+POOLED = "Other (small groups)"
+#: What replaces free text from a group too small for its text to be shown.
+TEXT_HIDDEN = f"[hidden: fewer than {FREE_TEXT_THRESHOLD} responses in this group]"
+#: The order in which a row's cohort fields are pooled when their combination is rare.
+POOLING_ORDER = ("team", "organisation", "region", "role")
+
+
+@dataclass(frozen=True, eq=False)
+class ExportTables:
+    """The wide table of an export with the variables that describe its columns."""
+
+    data: pd.DataFrame
+    variables: tuple[Variable, ...]
+
+    @property
+    def key(self) -> str:
+        """The name of the first column: ``id_number`` or ``respondent``."""
+        return self.variables[0].name
+
+    @cached_property
+    def codebook(self) -> pd.DataFrame:
+        """The codebook of the wide table."""
+        return codebook_frame(self.variables)
+
+    def scores(self) -> pd.DataFrame:
+        """The key, the cohort fields and the scale scores only."""
+        keep = [v.name for v in self.variables if v.role in ("key", "group", "score")]
+        return self.data[keep]
+
+    def scores_codebook(self) -> pd.DataFrame:
+        """The codebook of ``scores()``."""
+        keep = [v for v in self.variables if v.role in ("key", "group", "score")]
+        return codebook_frame(keep)
+
+    def long(self) -> pd.DataFrame:
+        """One row per answer: the answer columns of the wide table, melted."""
+        return melt_answers(self.data, self.variables)
+
+    def long_codebook(self) -> pd.DataFrame:
+        """The codebook of ``long()``: its own columns (the wide codebook explains the codes)."""
+        return codebook_frame(long_variables(self.variables))
+
+
+# -- one wave ----------------------------------------------------------------------------
+
+
+def wave_tables(
+    session: Session,
+    wave: Wave,
+    *,
+    for_evaluator: bool,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> ExportTables:
+    """Build a wave's wide table and its variables (one query, then pandas)."""
+    check_threshold(threshold)
+    version = wave.questionnaire_version
+    questionnaire = questionnaire_of(version)
+    variables = wave_variables(
+        questionnaire, anonymous=wave.is_anonymous, version=version.number, wave=wave.label
+    )
+    answers = load_answers(session, wave)
+    data = build_wide(answers, questionnaire, variables, anonymous=wave.is_anonymous)
+    if for_evaluator:
+        data = protect_groups(data, variables, threshold)
+        variables = pooled_labels(variables, threshold)
+    return ExportTables(data, tuple(variables))
+
+
+def wide_table(
+    session: Session, wave: Wave, *, for_evaluator: bool, threshold: int = DEFAULT_THRESHOLD
+) -> pd.DataFrame:
+    """Return a wave's wide table: one row per response (see the module docstring)."""
+    return wave_tables(session, wave, for_evaluator=for_evaluator, threshold=threshold).data
+
+
+def long_table(
+    session: Session, wave: Wave, *, for_evaluator: bool, threshold: int = DEFAULT_THRESHOLD
+) -> pd.DataFrame:
+    """Return a wave's long table: one row per answer."""
+    return wave_tables(session, wave, for_evaluator=for_evaluator, threshold=threshold).long()
+
+
+def build_wide(
+    answers: pd.DataFrame,
+    questionnaire: Questionnaire,
+    variables: list[Variable],
+    *,
+    anonymous: bool,
+) -> pd.DataFrame:
+    """Lay out the long answer table as one row per response, one column per variable."""
+    people = response_frame(answers)
+    if anonymous:
+        # The response key is random (uuid4): sorting by it is a random order, the same
+        # in every export, and unrelated to who answered or when.
+        order = people.sort_index().index
+    else:
+        order = people.sort_values("id_number", kind="stable").index
+    people = people.loc[order]
+    values = answers.dropna(subset=["answer_id"]).pivot(
+        index="response_id", columns="answer_id", values="value"
+    )
+    values = values.reindex(order)
+    scores = scale_scores(answers, questionnaire).reindex(order)
+    flags = _choice_flags(answers, variables, order)
+    columns: dict[str, pd.Series] = {}
+    for variable in variables:
+        if variable.role == "key":
+            if anonymous:
+                column = pd.Series(np.arange(1, len(order) + 1), index=order, dtype="Int64")
+            else:
+                column = people["id_number"].astype(object)
+        elif variable.role == "group":
+            column = people[variable.source].astype(object)
+        elif variable.role == "score":
+            column = scores[variable.source].astype(float)
+        elif variable.role == "choice":
+            column = flags[variable.name]
+        else:
+            raw = values[variable.source] if variable.source in values else _empty(order)
+            column = _convert(raw, variable)
+        columns[variable.name] = column
+    data = pd.DataFrame(columns, index=order)
+    return data.reset_index(drop=True)
+
+
+def _empty(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype=object)
+
+
+def _convert(raw: pd.Series, variable: Variable) -> pd.Series:
+    """Turn stored values into the column's type: codes and numbers, or text."""
+    if variable.type == "string":
+        text = raw.astype("string")
+        return text.astype(object).where(text.notna(), None)
+    if variable.recode:
+        words = raw.isin(list(variable.recode))
+        raw = pd.Series(np.where(words, raw.map(variable.recode), raw), index=raw.index)
+    numbers = pd.to_numeric(raw.astype(object), errors="coerce").astype(float)
+    if variable.is_integer:
+        whole = numbers.where(numbers == np.round(numbers))
+        return whole.astype("Int64")
+    return numbers
+
+
+def _choice_flags(
+    answers: pd.DataFrame, variables: list[Variable], order: pd.Index
+) -> dict[str, pd.Series]:
+    """One 0/1 column per option of every multiple-choice item; empty where it was not asked."""
+    flags = [variable for variable in variables if variable.role == "choice"]
+    if not flags:
+        return {}
+    items = sorted({variable.source for variable in flags})
+    asked = answers[answers["answer_id"].isin(items)][["response_id", "answer_id", "value"]]
+    is_list = asked["value"].map(lambda value: isinstance(value, list | tuple)).astype(bool)
+    asked = asked.loc[is_list]
+    chosen = asked.explode("value").dropna(subset=["value"])
+    keys = chosen["answer_id"] + "\x1f" + chosen["value"].astype(str)
+    table = pd.crosstab(chosen["response_id"], keys) if len(chosen) else pd.DataFrame()
+    was_asked = pd.crosstab(asked["response_id"], asked["answer_id"]) if len(asked) else None
+    result = {}
+    for variable in flags:
+        key = f"{variable.source}\x1f{variable.code}"
+        counts = table[key] if key in table else pd.Series(dtype=float)
+        column = (counts.reindex(order, fill_value=0) > 0).astype(int).astype("Int64")
+        if was_asked is not None and variable.source in was_asked:
+            shown = was_asked[variable.source].reindex(order, fill_value=0) > 0
+        else:
+            shown = pd.Series(False, index=order)
+        result[variable.name] = column.where(shown, pd.NA)
+    return result
+
+
+# -- small groups ------------------------------------------------------------------------
+
+
+def protect_groups(data: pd.DataFrame, variables: list[Variable], threshold: int) -> pd.DataFrame:
+    """Pool small groups' cohort fields and hide their free text (see the module docstring)."""
+    check_threshold(threshold)
+    data = data.copy()
+    fields = [v.name for v in variables if v.role == "group"]
+    if not fields or data.empty:
+        return data
+    released = data[fields].astype(object).where(data[fields].notna(), "")
+    changed = True
+    while changed:
+        changed = False
+        for name in fields:
+            pooled = _pool_small_values(released[name], threshold)
+            if pooled is not None:
+                released[name] = pooled
+                changed = True
+        sizes = released.groupby(fields, dropna=False)[fields[0]].transform("size")
+        rare = sizes < threshold
+        for name in [f for f in POOLING_ORDER if f in fields] or fields:
+            target = rare & (released[name] != POOLED)
+            if target.any():
+                released.loc[target, name] = POOLED
+                changed = True
+                break
+    data[fields] = released
+    team = "team" if "team" in fields else fields[0]
+    team_size = released.groupby(team)[team].transform("size")
+    too_few = team_size < max(FREE_TEXT_THRESHOLD, threshold)
+    for variable in variables:
+        if variable.is_free_text:
+            column = data[variable.name]
+            typed = column.notna() & (column.astype(str).str.strip() != "")
+            data[variable.name] = column.where(~(too_few & typed), TEXT_HIDDEN)
+    return data
+
+
+def _pool_small_values(column: pd.Series, threshold: int) -> pd.Series | None:
+    """Pool values held by fewer than ``threshold`` rows; None when nothing changes."""
+    counts = column[column != POOLED].value_counts()
+    already = int((column == POOLED).sum())
+    small = counts[counts < threshold]
+    pooled_size = already + int(small.sum())
+    chosen = list(small.index)
+    visible = sorted(
+        ((int(count), str(value), value) for value, count in counts[counts >= threshold].items()),
+    )
+    for count, _name, value in visible:
+        if not 0 < pooled_size < threshold:
+            break
+        chosen.append(value)
+        pooled_size += count
+    if not chosen:
+        return None
+    return column.where(~column.isin(chosen), POOLED)
+
+
+def pooled_labels(variables: list[Variable], threshold: int) -> list[Variable]:
+    """Say in the cohort fields' labels that small groups were pooled."""
+    note = f" (groups with fewer than {threshold} responses are shown as “{POOLED}”)"
+    return [
+        replace(variable, label=variable.label + note) if variable.role == "group" else variable
+        for variable in variables
+    ]
+
+
+# -- long layout -------------------------------------------------------------------------
+
+
+def long_variables(variables: tuple[Variable, ...] | list[Variable]) -> list[Variable]:
+    """The columns of the long table."""
+    first = [v for v in variables if v.role in ("key", "group")]
+    stamp = {
+        "questionnaire": first[0].questionnaire,
+        "version": first[0].version,
+        "wave": first[0].wave,
+    }
+    extra = [
+        Variable(
+            "variable",
+            "Variable name in the wide table and the codebook",
+            "string",
+            "nominal",
+            "long",
+            "variable",
+        ),
+        Variable(
+            "answer_id",
+            "Answer id in the questionnaire file",
+            "string",
+            "nominal",
+            "long",
+            "answer_id",
+        ),
+        Variable(
+            "value_number",
+            "Value, when it is a code or a number",
+            "numeric",
+            "scale",
+            "long",
+            "value_number",
+        ),
+        Variable("value_text", "Value, when it is text", "string", "nominal", "long", "value_text"),
+        Variable("value_label", "What the code means", "string", "nominal", "long", "value_label"),
+    ]
+    return first + [replace(variable, **stamp) for variable in extra]
+
+
+def melt_answers(
+    data: pd.DataFrame, variables: tuple[Variable, ...] | list[Variable]
+) -> pd.DataFrame:
+    """Melt the answer columns of a wide table into one row per answer that holds a value."""
+    ids = [v.name for v in variables if v.role in ("key", "group")]
+    answer_vars = [v for v in variables if v.role in ANSWER_ROLES]
+    names = [v.name for v in answer_vars]
+    columns = ["variable", "answer_id", "value_number", "value_text", "value_label"]
+    if not names or data.empty:
+        return pd.DataFrame(columns=ids + columns)
+    frame = data[ids + names].copy()
+    frame["_row"] = np.arange(len(frame))
+    long = frame.astype({name: object for name in names}).melt(
+        id_vars=[*ids, "_row"], value_vars=names, var_name="variable", value_name="value"
+    )
+    long = long[long["value"].notna()]
+    position = {name: place for place, name in enumerate(names)}
+    long["_place"] = long["variable"].map(position)
+    long = long.sort_values(["_row", "_place"], kind="stable")
+    by_name = {v.name: v for v in answer_vars}
+    numeric = long["variable"].map({n: v.type == "numeric" for n, v in by_name.items()})
+    numeric = numeric.astype(bool)
+    long["answer_id"] = long["variable"].map({n: v.source for n, v in by_name.items()})
+    long["value_number"] = pd.to_numeric(long["value"].where(numeric), errors="coerce")
+    long["value_text"] = long["value"].where(~numeric, None)
+    labels = pd.DataFrame(
+        [(v.name, str(code), label) for v in answer_vars for code, label in v.value_labels.items()],
+        columns=["variable", "_code", "value_label"],
+    )
+    long["_code"] = long["value"].astype(str)
+    long = long.merge(labels, on=["variable", "_code"], how="left")
+    long["value_label"] = (
+        long["value_label"].astype(object).where(long["value_label"].notna(), None)
+    )
+    return long[ids + columns].reset_index(drop=True)
+
+
+# -- a whole programme -------------------------------------------------------------------
+
+
+def programme_tables(
+    session: Session,
+    programme: Programme,
+    *,
+    for_evaluator: bool,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> ExportTables:
+    """Join a programme's identified waves side by side on ID number: one row per person."""
+    check_threshold(threshold)
+    waves = sorted(
+        (wave for wave in programme.waves if not wave.is_anonymous),
+        key=lambda wave: (wave.opens_at, wave.id),
+    )
+    key = key_variable(anonymous=False)
+    names = Names()
+    names.claim(key.name)
+    variables: list[Variable] = [replace(key, wave="")]
+    joined: pd.DataFrame | None = None
+    for number, wave in enumerate(waves, start=1):
+        tables = wave_tables(session, wave, for_evaluator=for_evaluator, threshold=threshold)
+        renamed = {}
+        for variable in tables.variables[1:]:
+            name = names.claim(f"w{number}_{variable.name}")
+            renamed[variable.name] = name
+            variables.append(replace(variable, name=name, label=f"{wave.label}: {variable.label}"))
+        part = tables.data.rename(columns=renamed).set_index(key.name)
+        joined = part if joined is None else joined.join(part, how="outer")
+    if joined is None:
+        return ExportTables(pd.DataFrame(columns=[key.name]), tuple(variables))
+    data = joined.sort_index().reset_index()
+    return ExportTables(data[[v.name for v in variables]], tuple(variables))
+
+
+def programme_wide_table(
+    session: Session,
+    programme: Programme,
+    *,
+    for_evaluator: bool,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Return the programme-wide table: identified waves side by side, one row per ID number."""
+    return programme_tables(
+        session, programme, for_evaluator=for_evaluator, threshold=threshold
+    ).data

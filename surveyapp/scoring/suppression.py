@@ -1,0 +1,81 @@
+"""The reporting threshold: which groups are too small to show, and which others must go too.
+
+Flask-free. One rule, used by every table, chart and export made for the
+evaluator role:
+
+1. A group with fewer than ``threshold`` respondents is hidden (primary
+   suppression). The threshold is 5 unless set, and never below 3.
+2. When the total is shown, the hidden groups together must not be small
+   either: the total minus the visible groups gives their sum, their mean and
+   their distribution by subtraction. So while the hidden groups hold between 1
+   and ``threshold - 1`` respondents between them, the smallest visible group
+   is hidden too (complementary suppression). With exactly one small group,
+   that means the next-smallest group is hidden with it.
+
+A hidden group is returned marked as hidden, with the reason, so a page can
+say "hidden: fewer than 5 responses" rather than leave the group out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: The reporting threshold unless a programme sets its own.
+DEFAULT_THRESHOLD = 5
+#: No threshold may be lower than this.
+MIN_THRESHOLD = 3
+#: Free-text answers are shown for a group only from this many respondents.
+FREE_TEXT_THRESHOLD = 10
+
+#: Why a group is hidden, as the page says it.
+TOO_FEW = "too_few"
+COMPLEMENTARY = "complementary"
+
+
+def check_threshold(threshold: int) -> int:
+    """Return the threshold, or raise ValueError when it is below the minimum of 3."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise ValueError(f"The reporting threshold must be a whole number, not {threshold!r}.")
+    if threshold < MIN_THRESHOLD:
+        raise ValueError(
+            f"The reporting threshold is {threshold}, but it can never be below {MIN_THRESHOLD}."
+        )
+    return threshold
+
+
+def hidden_groups(counts: pd.Series, threshold: int, *, total_shown: bool = True) -> pd.Series:
+    """Decide which groups to hide, given each group's number of respondents.
+
+    :param counts: respondents per group, indexed by group.
+    :param total_shown: whether the total over all these groups is shown beside them
+        (then complementary suppression applies).
+    :return: the reason each group is hidden (``TOO_FEW`` or ``COMPLEMENTARY``),
+        or "" for a group that is shown; same index as ``counts``.
+    """
+    check_threshold(threshold)
+    counts = counts.astype(int)
+    reasons = pd.Series("", index=counts.index, dtype=object)
+    reasons[counts < threshold] = TOO_FEW
+    if not total_shown:
+        return reasons
+    hidden_total = int(counts[reasons != ""].sum())
+    # Smallest first; ties broken by the group's name, so the choice is reproducible.
+    order = sorted(
+        (label for label in counts.index if reasons[label] == ""),
+        key=lambda label: (int(counts[label]), str(label)),
+    )
+    for label in order:
+        if not 0 < hidden_total < threshold:
+            break
+        reasons[label] = COMPLEMENTARY
+        hidden_total += int(counts[label])
+    return reasons
+
+
+def hidden_note(reason: str, threshold: int) -> str:
+    """Say why a group is hidden, for a table cell or a chart."""
+    if reason == TOO_FEW:
+        return f"hidden: fewer than {threshold} responses"
+    if reason == COMPLEMENTARY:
+        return "hidden: so that a smaller group cannot be worked out from the total"
+    return ""

@@ -1,0 +1,130 @@
+"""Change over time for the same people, checked against scipy."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from surveyapp.scoring import ALL_RESPONDENTS, CannotPair, compare_scores, paired_change
+from tests.factories import make_programme
+from tests.scoring.builders import (
+    cohort,
+    questionnaire_from,
+    store_questionnaire,
+    submit_all,
+    wave_of,
+)
+
+QUESTIONNAIRE = questionnaire_from()
+
+
+def _table(scores: dict, roles: dict | None = None) -> pd.DataFrame:
+    roles = roles or {}
+    return pd.DataFrame(
+        {
+            "id_number": list(scores),
+            "team": "North",
+            "organisation": "Kent",
+            "region": "South East",
+            "role": [roles.get(person, "Peer") for person in scores],
+            "grid_score": list(scores.values()),
+        }
+    )
+
+
+def _grid(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["scale"] == "grid_score"].set_index("group")
+
+
+BEFORE = {"P1": 2.0, "P2": 3.0, "P3": 2.5, "P4": 1.0, "P5": 4.0, "P6": 3.5, "P7": 2.0}
+AFTER = {"P1": 3.0, "P2": 3.5, "P3": 4.0, "P4": 2.0, "P5": 4.0, "P6": 4.5}
+
+
+def test_mean_change_interval_and_paired_test_match_scipy():
+    table = compare_scores(_table(BEFORE), _table(AFTER), QUESTIONNAIRE, QUESTIONNAIRE)
+    row = _grid(table).loc[ALL_RESPONDENTS]
+
+    first = np.array([BEFORE[p] for p in AFTER])
+    second = np.array(list(AFTER.values()))
+    test = stats.ttest_rel(second, first)
+    difference = second - first
+    interval = stats.t.interval(
+        0.95, len(difference) - 1, loc=difference.mean(), scale=stats.sem(difference)
+    )
+    assert row["n_paired"] == 6
+    assert row["mean_change"] == pytest.approx(difference.mean())
+    assert row["sd_change"] == pytest.approx(difference.std(ddof=1))
+    assert row["t"] == pytest.approx(test.statistic)
+    assert row["df"] == 5
+    assert row["p"] == pytest.approx(test.pvalue)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(interval)
+    assert row["mean_first"] == pytest.approx(first.mean())
+
+
+def test_people_without_a_second_score_count_as_dropped_out():
+    after = AFTER | {"P2": math.nan, "P9": 3.0}
+
+    row = _grid(compare_scores(_table(BEFORE), _table(after), QUESTIONNAIRE, QUESTIONNAIRE))
+    row = row.loc[ALL_RESPONDENTS]
+
+    assert (row["n_first"], row["n_second"], row["n_paired"], row["n_dropped"]) == (7, 6, 5, 2)
+
+
+def test_everyone_changing_by_the_same_amount_has_no_test_but_an_exact_interval():
+    before = {f"P{n}": 2.0 for n in range(6)}
+    after = {f"P{n}": 3.0 for n in range(6)}
+
+    row = _grid(compare_scores(_table(before), _table(after), QUESTIONNAIRE, QUESTIONNAIRE))
+    row = row.loc[ALL_RESPONDENTS]
+
+    assert row["mean_change"] == 1 and row["ci_low"] == 1 and row["ci_high"] == 1
+    assert math.isnan(row["t"]) and math.isnan(row["p"])
+
+
+def test_breakdown_by_role_hides_groups_with_too_few_pairs():
+    before = {f"P{n}": float(n % 3 + 1) for n in range(12)}
+    after = {f"P{n}": float(n % 3 + 2) for n in range(12)}
+    roles = {f"P{n}": "Peer supporter" for n in range(3)}
+
+    table = compare_scores(
+        _table(before, roles), _table(after), QUESTIONNAIRE, QUESTIONNAIRE, by="role"
+    )
+    grid = _grid(table)
+
+    assert grid.at["Peer supporter", "hidden"]
+    assert grid.at["Peer supporter", "n_paired"] is None
+    # Only one other group: it would give the small one away by subtraction.
+    assert grid.at["Peer", "hidden"]
+    assert grid.at[ALL_RESPONDENTS, "n_paired"] == 12
+
+
+def test_waves_of_the_same_people_are_paired_by_id_number(session):
+    programme = make_programme(session)
+    people = cohort(session, {"North": 6}, programme)
+    version = store_questionnaire(session)
+    baseline = wave_of(session, programme, version, label="Baseline")
+    midterm = wave_of(session, programme, version, label="Midterm")
+    before = dict(zip([p.id for p in people], [1, 2, 2, 3, 4, 2], strict=True))
+    after = dict(zip([p.id for p in people], [3, 2, 4, 4, 5, None], strict=True))
+    submit_all(session, baseline, lambda person: {"r1": before[person.id]})
+    submit_all(session, midterm, lambda person: {"r1": after[person.id]})
+
+    table = paired_change(session, baseline, midterm, for_evaluator=False)
+    row = _grid(table).loc[ALL_RESPONDENTS]
+
+    assert (row["n_paired"], row["n_dropped"]) == (5, 1)
+    assert row["mean_change"] == pytest.approx((2 + 0 + 2 + 1 + 1) / 5)
+    assert row["p"] == pytest.approx(stats.ttest_rel([3, 2, 4, 4, 5], [1, 2, 2, 3, 4]).pvalue)
+
+
+def test_anonymous_wave_cannot_be_paired(session):
+    programme = make_programme(session)
+    cohort(session, {"North": 2}, programme)
+    version = store_questionnaire(session)
+    baseline = wave_of(session, programme, version)
+    culture = wave_of(session, programme, version, privacy="anonymous")
+
+    with pytest.raises(CannotPair, match="anonymous"):
+        paired_change(session, baseline, culture)
