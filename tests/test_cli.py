@@ -123,3 +123,40 @@ def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path
     assert "Start now" in client.get("/r/").text
     assert again.exit_code == 0
     app.extensions["surveyapp.engine"].dispose()
+
+
+def test_exports_write_makes_an_spss_file_with_labels(app, runner, session, tmp_path):
+    import pyreadstat
+
+    from surveyapp.questionnaires import load_all
+    from tests.factories import make_invitation
+    from tests.participant import complete
+
+    invitation = make_invitation(session, key="session_evaluation")
+    session.commit()
+    complete(
+        app.test_client(), invitation.token, load_all(SHIPPED).questionnaires["session_evaluation"]
+    )
+    target = tmp_path / "baseline.sav"
+
+    result = runner.invoke(
+        args=[
+            "exports",
+            "write",
+            str(invitation.wave_id),
+            "--format",
+            "sav",
+            "--full",
+            "--out",
+            str(target),
+        ]
+    )
+    missing = runner.invoke(args=["exports", "write", "999"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {target}" in result.output
+    frame, meta = pyreadstat.read_sav(str(target))
+    assert list(frame["id_number"]) == [invitation.participant.id_number]
+    assert meta.column_names_to_labels["id_number"]
+    assert missing.exit_code == 1
+    assert "There is no wave 999." in missing.output
