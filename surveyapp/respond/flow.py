@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from surveyapp.errors import SurveyError
 from surveyapp.models import Answer, DraftAnswer, Invitation, Response
@@ -40,7 +40,12 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
     """
     if not token or len(token) > 64:
         return None
-    invitation = session.scalar(select(Invitation).where(Invitation.token == token))
+    # One query for the invitation, its person and its wave: every participant page needs all three.
+    invitation = session.scalar(
+        select(Invitation)
+        .where(Invitation.token == token)
+        .options(joinedload(Invitation.participant), joinedload(Invitation.wave))
+    )
     if invitation is None or invitation.participant.is_withdrawn:
         return None
     return invitation

@@ -18,7 +18,7 @@ from surveyapp.questionnaires.answers import (
 )
 from surveyapp.reminders import sending
 from surveyapp.respond import flow
-from surveyapp.web.context import now, version_questionnaire
+from surveyapp.web.context import now, wave_questionnaire
 from surveyapp.web.forms import ActionForm
 
 bp = Blueprint("respond", __name__, url_prefix="/r")
@@ -62,7 +62,7 @@ def start():
     flow.mark_opened(invitation, now())
     db.commit()
     state = flow.link_state(invitation, now())
-    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    questionnaire = wave_questionnaire(invitation.wave)
     if state == "completed":
         return redirect(url_for(".complete"), code=303)
     answers = flow.answers_of(db, invitation)
@@ -88,7 +88,7 @@ def _open_invitation():
         return None, redirect(url_for(".complete"), code=303)
     if state != "open":
         return None, redirect(url_for(".start"), code=303)
-    return invitation, version_questionnaire(invitation.wave.questionnaire_version)
+    return invitation, wave_questionnaire(invitation.wave)
 
 
 def _where_next(questionnaire, answers):
@@ -104,7 +104,7 @@ def current_page(page_id: str):
     invitation, stop = _open_invitation()
     if invitation is None:
         return stop
-    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    questionnaire = wave_questionnaire(invitation.wave)
     db = get_session()
     answers = flow.answers_of(db, invitation)
     if not flow.may_show(questionnaire, answers, page_id):
@@ -152,7 +152,7 @@ def draft_save(page_id: str):
     invitation, stop = _open_invitation()
     if invitation is None:
         return "", 204
-    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    questionnaire = wave_questionnaire(invitation.wave)
     db = get_session()
     answers = flow.answers_of(db, invitation)
     if not flow.may_show(questionnaire, answers, page_id):
@@ -171,7 +171,7 @@ def check_answers():
     invitation, stop = _open_invitation()
     if invitation is None:
         return stop
-    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    questionnaire = wave_questionnaire(invitation.wave)
     answers = flow.answers_of(get_session(), invitation)
     if flow.current_page(questionnaire, answers) is not None:
         return _where_next(questionnaire, answers)
@@ -194,7 +194,7 @@ def submit():
     invitation, stop = _open_invitation()
     if invitation is None:
         return stop
-    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    questionnaire = wave_questionnaire(invitation.wave)
     db = get_session()
     try:
         flow.submit(db, invitation, questionnaire, now=now())
@@ -215,7 +215,7 @@ def complete():
         return _not_active()
     if not invitation.is_completed:
         return redirect(url_for(".start"), code=303)
-    questionnaire = version_questionnaire(invitation.wave.questionnaire_version)
+    questionnaire = wave_questionnaire(invitation.wave)
     return render_template(
         "respond/complete.html", questionnaire=questionnaire, wave=invitation.wave
     )

@@ -51,3 +51,10 @@ def version_questionnaire(version) -> Questionnaire:
     if version.id not in cache:
         cache[version.id] = questionnaire_of(version)
     return cache[version.id]
+
+
+def wave_questionnaire(wave) -> Questionnaire:
+    """Return a wave's questionnaire without loading the version's text once it is cached."""
+    cache = current_app.extensions.setdefault("surveyapp.versions", {})
+    cached = cache.get(wave.questionnaire_version_id)
+    return cached if cached is not None else version_questionnaire(wave.questionnaire_version)
