@@ -13,6 +13,7 @@ DOMAIN = [
     PACKAGE / "timezones.py",
     PACKAGE / "catalogue.py",
     PACKAGE / "dashboard.py",
+    PACKAGE / "results.py",
     PACKAGE / "demo.py",
     PACKAGE / "mail.py",
     *sorted((PACKAGE / "reminders").glob("*.py")),

@@ -22,7 +22,7 @@ from flask import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from surveyapp import catalogue, dashboard
+from surveyapp import catalogue, dashboard, results, scoring
 from surveyapp.admin.forms import (
     CohortConfirmForm,
     CohortUploadForm,
@@ -36,6 +36,7 @@ from surveyapp.admin.forms import (
 )
 from surveyapp.auth import login_required, role_required
 from surveyapp.db import get_session
+from surveyapp.exports import FORMATS, LAYOUTS, ExportTooLarge, export_wave
 from surveyapp.mail import mailer_from_config, message_id_for
 from surveyapp.models import (
     EmailTemplate,
@@ -51,7 +52,7 @@ from surveyapp.participants import roster, waves
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
 from surveyapp.reminders import sending, templates
 from surveyapp.timezones import to_local, to_utc
-from surveyapp.web.context import get_catalogue, get_questionnaire, now
+from surveyapp.web.context import get_catalogue, get_questionnaire, now, version_questionnaire
 from surveyapp.web.filters import local_time
 from surveyapp.web.forms import ActionForm
 from surveyapp.web.htmx import render_page_or_fragment, wants_fragment
@@ -1062,4 +1063,157 @@ def message_detail(wave_id: int, message_id: int):
         message=message,
         message_id=message_id_for(message.id, domain),
         sender=current_app.config["MAIL_FROM"],
+    )
+
+
+# -- results, for the evaluator ----------------------------------------------------------
+
+#: Who may see unsuppressed results and exports (administrators always may).
+FULL_DATA_ROLES = ("programme_manager",)
+#: The reporting threshold: no programme sets its own yet.
+THRESHOLD = scoring.DEFAULT_THRESHOLD
+
+
+def _may_see_full_data() -> bool:
+    return g.user.role == "admin" or g.user.role in FULL_DATA_ROLES
+
+
+def _for_evaluator() -> bool:
+    """Suppress small groups unless someone allowed to asked for the full data.
+
+    An evaluator asking for full data still gets suppressed results: the
+    reporting threshold is not theirs to lift.
+    """
+    return not (request.args.get("full") == "1" and _may_see_full_data())
+
+
+def _wave_results(wave_id: int):
+    wave = _wave(wave_id)
+    return wave, version_questionnaire(wave.questionnaire_version)
+
+
+def _has_culture_items(questionnaire) -> bool:
+    return any(item.type == "bipolar" for item in questionnaire.items())
+
+
+@bp.get("/waves/<int:wave_id>/results")
+@role_required("programme_manager", "evaluator")
+def results_scales(wave_id: int):
+    """Show a wave's scale scores: n, mean, sd and median, overall and by a group field."""
+    wave, questionnaire = _wave_results(wave_id)
+    by = request.args.get("by", "team")
+    by = by if by in scoring.GROUP_FIELDS else "team"
+    for_evaluator = _for_evaluator()
+    scores = scoring.scores_table(scoring.load_answers(get_session(), wave), questionnaire)
+    summary = scoring.summarise_scales(
+        scores, questionnaire, by=by, for_evaluator=for_evaluator, threshold=THRESHOLD
+    )
+    return render_template(
+        "admin/results_scales.html",
+        wave=wave,
+        by=by,
+        breakdowns=dashboard.BREAKDOWNS,
+        tables=results.scale_tables(summary.to_dict("records")),
+        for_evaluator=for_evaluator,
+        may_see_full_data=_may_see_full_data(),
+        threshold=THRESHOLD,
+        formats=FORMATS,
+        layouts=LAYOUTS,
+        has_culture=_has_culture_items(questionnaire),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/export")
+@role_required("programme_manager", "evaluator")
+def results_export(wave_id: int):
+    """Download a wave's answers as CSV, Excel or SPSS, suppressed unless allowed otherwise."""
+    wave = _wave(wave_id)
+    file_format = request.args.get("format", "csv")
+    layout = request.args.get("layout", "wide")
+    if file_format not in FORMATS or layout not in LAYOUTS:
+        abort(400)
+    for_evaluator = _for_evaluator()
+    try:
+        exported = export_wave(
+            get_session(),
+            wave,
+            file_format=file_format,
+            layout=layout,
+            for_evaluator=for_evaluator,
+            threshold=THRESHOLD,
+        )
+    except ExportTooLarge as problem:
+        flash(str(problem))
+        return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
+    except ValueError as problem:  # the codebook as SPSS, which has no rows to label
+        flash(str(problem))
+        return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
+    logger.info(
+        "Wave %s exported (%s, %s, %s) by user %s",
+        wave.id,
+        file_format,
+        layout,
+        "suppressed" if for_evaluator else "full data",
+        g.user.id,
+    )
+    return Response(
+        exported.content,
+        content_type=exported.mimetype,  # already carries its charset
+        headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+    )
+
+
+@bp.get("/waves/<int:wave_id>/results/culture")
+@role_required("programme_manager", "evaluator")
+def results_culture(wave_id: int):
+    """Show a team's culture profile against the whole organisation, as a chart and a table."""
+    wave, questionnaire = _wave_results(wave_id)
+    if not _has_culture_items(questionnaire):
+        abort(404)
+    for_evaluator = _for_evaluator()
+    profile = scoring.culture_profile(
+        scoring.load_answers(get_session(), wave),
+        questionnaire,
+        by="team",
+        for_evaluator=for_evaluator,
+        threshold=THRESHOLD,
+    )
+    team = request.args.get("team", "") or scoring.ALL_RESPONDENTS
+    rows = profile.to_dict("records")
+    teams = sorted({row["group"] for row in rows if not row["is_total"]})
+    if team != scoring.ALL_RESPONDENTS and team not in teams:
+        abort(404)
+    chosen = [row for row in rows if row["group"] == team]
+    everyone = [row for row in rows if row["is_total"]]
+    hidden_note = next((row["note"] for row in chosen if row["hidden"]), "")
+    chart = None
+    leaning = {"positive": [], "negative": []}
+    if not hidden_note and any(row["n"] for row in chosen):
+        chart = results.culture_chart(chosen, team, everyone)
+        leaning = {
+            side: table.to_dict("records")
+            for side, table in scoring.leaning_items(profile, team).items()
+        }
+    if request.args.get("download") == "svg":
+        if chart is None:
+            abort(404)
+        logger.info("Culture chart of wave %s downloaded by user %s", wave.id, g.user.id)
+        svg = render_template("admin/_culture_chart.html", chart=chart, standalone=True)
+        return Response(
+            svg,
+            mimetype="image/svg+xml",
+            headers={"Content-Disposition": f'attachment; filename="culture_wave{wave.id}.svg"'},
+        )
+    return render_template(
+        "admin/results_culture.html",
+        wave=wave,
+        team=team,
+        teams=teams,
+        all_respondents=scoring.ALL_RESPONDENTS,
+        hidden_note=hidden_note,
+        chart=chart,
+        leaning=leaning,
+        for_evaluator=for_evaluator,
+        may_see_full_data=_may_see_full_data(),
+        number=results.number,
     )

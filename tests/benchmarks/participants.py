@@ -20,9 +20,10 @@ session-bound token, inserts one row per answer into the same kind of database
 and redirects with 303. surveyapp / ceiling says how much of the possible
 throughput the app's own logic leaves.
 
-The clients are threads in this process, each with a keep-alive socket
-speaking just enough HTTP/1.1 and a hand-kept session cookie (about 40 us of
-CPU per request, against 150 for http.client). The CPU line of each run shows
+The clients are threads in this process. Each simulated person opens a new
+connection, kept alive across their pages, speaking just enough HTTP/1.1 with
+a hand-kept session cookie (about 40 us of CPU per request, against 150 for
+http.client). The CPU line of each run shows
 what the client, gunicorn and everything else on the machine (PostgreSQL, other
 programs) used, so a saturated or busy machine is visible. Nothing listens beyond
 loopback, and every server started here is stopped before the script ends.
@@ -606,6 +607,10 @@ def answer_one(browser: Browser, token: str, bodies: dict[str, bytes], record: R
             raise Failure(f"{method} {path}: {status}, expected {expected}: {data[:200]!r}")
         return location, data
 
+    # A new person is a new browser: a new connection (kept alive across their pages) and no
+    # cookie. Reconnecting also lets gunicorn spread people over its workers; connections kept
+    # for a whole run stay with whichever worker accepted them, often all with one.
+    browser.close()
     browser.cookie = None
     location, _ = timed("link", "GET", f"/r/{token}", 303)
     if location != "/r/":

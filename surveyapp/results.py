@@ -1,0 +1,205 @@
+"""The evaluator's results pages: scale tables and the culture chart, laid out for templates.
+
+Flask-free and pandas-free: takes the records of ``scoring`` tables
+(``DataFrame.to_dict("records")``) and returns plain rows and chart coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass, field
+
+#: What a table cell shows for a number that does not exist (an sd of one answer).
+NO_NUMBER = "–"
+
+
+def number(value: object, places: int = 2) -> str:
+    """Format a statistic, or a dash for None and NaN."""
+    if value is None:
+        return NO_NUMBER
+    value = float(value)
+    if math.isnan(value):
+        return NO_NUMBER
+    return f"{value:.{places}f}"
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    group: str
+    is_total: bool
+    hidden: bool
+    note: str
+    n: str
+    mean: str
+    sd: str
+    median: str
+
+
+@dataclass
+class ScaleTable:
+    id: str
+    label: str
+    rows: list[SummaryRow] = field(default_factory=list)
+
+
+def scale_tables(records: list[dict]) -> list[ScaleTable]:
+    """Group ``summarise_scales`` records by scale, in order, with the numbers formatted."""
+    tables: dict[str, ScaleTable] = {}
+    for record in records:
+        table = tables.setdefault(record["scale"], ScaleTable(record["scale"], record["label"]))
+        hidden = bool(record["hidden"])
+        table.rows.append(
+            SummaryRow(
+                group=str(record["group"]),
+                is_total=bool(record["is_total"]),
+                hidden=hidden,
+                note=record["note"] or "",
+                n="" if hidden else str(int(record["n"])),
+                mean=number(record["mean"]),
+                sd=number(record["sd"]),
+                median=number(record["median"]),
+            )
+        )
+    return list(tables.values())
+
+
+# -- the culture chart -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CultureRow:
+    """One item of the culture profile: its statements and where the group stands."""
+
+    number: int
+    item: str
+    left: str
+    right: str
+    positive: str
+    points: int
+    n: str
+    mean: str
+    all_mean: str
+    #: How far the group leans towards the positive statement, -1 to +1, formatted.
+    lean: str
+    #: Chart coordinates.
+    y: float
+    height: float
+    left_lines: list[str]
+    right_lines: list[str]
+    bar_x: float
+    bar_width: float
+    #: "positive" or "negative": which statement the bar points towards.
+    towards: str
+    marker_x: float | None
+    title: str
+
+
+@dataclass(frozen=True)
+class CultureChart:
+    width: int
+    height: int
+    middle_x: float
+    bar_left: float
+    bar_right: float
+    top: float
+    line_height: int
+    rows: list[CultureRow]
+    summary: str
+    group: str
+
+
+WIDTH = 960
+TEXT_WIDTH = 300
+GAP = 16
+LINE_HEIGHT = 16
+CHARS_PER_LINE = 42
+TOP = 36
+BAR_HEIGHT = 14
+
+
+def _wrap(text: str) -> list[str]:
+    """Break a statement into lines, never inside a word ("on-going" stays whole)."""
+    return textwrap.wrap(text, CHARS_PER_LINE, break_on_hyphens=False) or [""]
+
+
+def _position(mean: float, points: int, middle_x: float, half: float) -> float:
+    middle = (points + 1) / 2
+    return round(middle_x + (mean - middle) / (middle - 1) * half, 1)
+
+
+def culture_chart(records: list[dict], group: str, everyone: list[dict]) -> CultureChart:
+    """Lay out a group's profile as a diverging chart, one row per item in questionnaire order.
+
+    :param records: the group's rows of ``culture_profile`` (shown, not hidden).
+    :param everyone: the whole organisation's rows, drawn as markers to compare with.
+    """
+    all_means = {row["item"]: row["mean"] for row in everyone}
+    bar_left, bar_right = TEXT_WIDTH + GAP, WIDTH - TEXT_WIDTH - GAP
+    middle_x = (bar_left + bar_right) / 2
+    half = (bar_right - bar_left) / 2
+    compare = group != everyone[0]["group"] if everyone else False
+    rows = []
+    y = TOP
+    for record in sorted(records, key=lambda r: r["number"]):
+        # The item's number leads its left statement.
+        left_lines = _wrap(f"{record['number']}. {record['left']}")
+        right_lines = _wrap(record["right"])
+        height = max(len(left_lines), len(right_lines), 2) * LINE_HEIGHT + 12
+        mean = record["mean"]
+        points = int(record["points"])
+        has_mean = mean is not None and not math.isnan(float(mean))
+        x = _position(float(mean), points, middle_x, half) if has_mean else middle_x
+        all_mean = all_means.get(record["item"])
+        marker_x = None
+        if compare and all_mean is not None and not math.isnan(float(all_mean)):
+            marker_x = _position(float(all_mean), points, middle_x, half)
+        side = "left" if x < middle_x else "right"
+        towards = "positive" if side == record["positive"] else "negative"
+        title = (
+            f"{record['number']}. {group}: mean {number(mean)} of 1 (left) to {points} (right)"
+            + (f"; whole organisation {number(all_mean)}" if marker_x is not None else "")
+        )
+        rows.append(
+            CultureRow(
+                number=int(record["number"]),
+                item=record["item"],
+                left=record["left"],
+                right=record["right"],
+                positive=record["positive"],
+                points=points,
+                n=str(int(record["n"])) if record["n"] is not None else "",
+                mean=number(mean),
+                all_mean=number(all_mean),
+                lean=number(record["lean"]),
+                y=y,
+                height=height,
+                left_lines=left_lines,
+                right_lines=right_lines,
+                bar_x=min(x, middle_x),
+                bar_width=round(abs(x - middle_x), 1),
+                towards=towards,
+                marker_x=marker_x,
+                title=title,
+            )
+        )
+        y += height
+    summary = (
+        f"Diverging chart of {len(rows)} items for {group}: for each item, a bar from the "
+        "middle towards the statement the group leans to, the left statement at the left "
+        "end and the right statement at the right end"
+        + (", with the whole organisation's mean position marked." if compare else ".")
+        + " The same numbers are in the table that follows."
+    )
+    return CultureChart(
+        width=WIDTH,
+        height=int(y + 8),
+        middle_x=middle_x,
+        bar_left=bar_left,
+        bar_right=bar_right,
+        top=TOP,
+        line_height=LINE_HEIGHT,
+        rows=rows,
+        summary=summary,
+        group=group,
+    )
