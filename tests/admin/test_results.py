@@ -237,3 +237,17 @@ def test_the_wave_pages_link_to_the_results(client, auth, session):
     html = client.get(f"/admin/waves/{wave.id}/dashboard").text
 
     assert f'href="/admin/waves/{wave.id}/results"' in html
+
+
+def test_an_evaluator_sees_only_the_results_tab(client, auth, session):
+    from tests.factories import make_wave
+
+    wave = make_wave(session)
+    session.commit()
+    auth.login(email="eva@example.org", role="evaluator")
+
+    page = client.get(f"/admin/waves/{wave.id}/results")
+
+    assert page.status_code == 200
+    nav = page.text.split('id="wave-nav"')[1].split("</nav>")[0]
+    assert "Results" in nav and "Outbox" not in nav and "Reminder plan" not in nav
