@@ -1,0 +1,56 @@
+"""An evaluator in Chromium: the culture profile of a team, then the SPSS file."""
+
+import random
+
+import pyreadstat
+import pytest
+
+from surveyapp import accounts
+from surveyapp.catalogue import questionnaire_of
+from surveyapp.demo import sample_answers
+from tests.conftest import NOW, PASSWORD
+from tests.factories import make_programme
+from tests.scoring.builders import cohort, submit_all, wave_of
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_evaluator_reads_a_team_profile_and_downloads_the_sav(browser, live_server, tmp_path):
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session)
+        cohort(session, {"North": 7, "South": 6, "Harbour": 3}, programme)
+        wave = wave_of(session, programme, key="leadership_culture", privacy="anonymous")
+        questionnaire = questionnaire_of(wave.questionnaire_version)
+        rng = random.Random(7)
+        submit_all(session, wave, lambda person: sample_answers(questionnaire, rng, 0.5))
+        accounts.create_user(
+            session, email="eva@example.org", password=PASSWORD, role="evaluator", now=NOW
+        )
+        session.commit()
+        wave_id = wave.id
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/auth/login")
+    page.fill("#email", "eva@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/admin/programmes")
+
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/results/culture?team=North")
+    assert page.locator("svg").first.is_visible()
+    assert page.locator("text=Leaders and managers link change").first.is_visible()
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/results/culture?team=Harbour")
+    assert page.locator("text=hidden").first.is_visible()
+
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/results")
+    page.check("input[name=format][value=sav]")
+    with page.expect_download() as download:
+        page.click("button:has-text('Download')")
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+
+    frame, meta = pyreadstat.read_sav(str(target))
+    assert target.suffix == ".sav"
+    assert len(frame) == 16
+    assert "id_number" not in frame.columns  # an anonymous wave carries no ID
+    assert "Harbour" not in set(frame["team"])  # a team of 3 is pooled for evaluators
+    assert meta.column_names_to_labels["culture_01"]
