@@ -193,15 +193,17 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
             session, programme, roster.parse_cohort_csv(demo_cohort_csv()), now=now
         )
     versions = catalogue.latest_versions(session)
+    # (label, questionnaire, privacy, opened days ago, how many answer, how much they grew)
     plans = [
-        ("Baseline", "peer_support_baseline", "identified"),
-        ("Leadership culture survey", "leadership_culture", "anonymous"),
+        ("Baseline", "peer_support_baseline", "identified", 120, 0.8, 0.0),
+        ("Midterm", "peer_support_midterm", "identified", 10, 0.6, 0.9),
+        ("Leadership culture survey", "leadership_culture", "anonymous", 10, 0.6, 0.0),
     ]
     existing = {wave.label: wave for wave in programme.waves}
-    for label, key, privacy in plans:
+    for label, key, privacy, days_ago, answering, growth in plans:
         if label in existing or key not in versions:
             continue
-        opened = (now - timedelta(days=10)).replace(hour=8, minute=0, second=0, microsecond=0)
+        opened = (now - timedelta(days=days_ago)).replace(hour=8, minute=0, second=0, microsecond=0)
         wave = waves.create_wave(
             session,
             programme=programme,
@@ -213,11 +215,13 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
             now=opened,
         )
         existing[label] = wave
-        _simulate_past_days(session, wave, questionnaire_of(versions[key]), opened, now)
+        until = min(now, wave.closes_at - timedelta(hours=1))
+        questionnaire = questionnaire_of(versions[key])
+        _simulate_past_days(session, wave, questionnaire, opened, until, answering, growth)
     links = []
-    for label, _key, _privacy in plans:
+    for label, *_plan in plans:
         wave: Wave | None = existing.get(label)
-        if wave is None:
+        if wave is None or wave.closes_at <= now:
             continue
         # Links of people who have not started, so the demo user answers from the start.
         invitations = session.scalars(
@@ -234,7 +238,13 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
 
 
 def _simulate_past_days(
-    session: Session, wave: Wave, questionnaire: Questionnaire, opened: datetime, now: datetime
+    session: Session,
+    wave: Wave,
+    questionnaire: Questionnaire,
+    opened: datetime,
+    now: datetime,
+    answering: float = 0.6,
+    growth: float = 0.0,
 ) -> None:
     """Play the first days of a wave: messages sent on their days, people answering over time.
 
@@ -249,7 +259,8 @@ def _simulate_past_days(
     for invitation in invitations:
         quiet_team = invitation.participant.team == TEAMS[2][0]
         roll = rng.random() + (0.35 if quiet_team else 0.0)
-        plan.append((invitation, "complete" if roll < 0.6 else "start" if roll < 0.8 else "none"))
+        fate = "complete" if roll < answering else "start" if roll < answering + 0.2 else "none"
+        plan.append((invitation, fate))
     steps = sending.steps_of(session, wave)
     for day in range((now - opened).days + 1):
         moment = opened + timedelta(days=day, hours=1)
