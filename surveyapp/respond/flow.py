@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from surveyapp.errors import SurveyError
-from surveyapp.models import Answer, DraftAnswer, Invitation, Response
+from surveyapp.models import Answer, DraftAnswer, Invitation, Response, Wave
 from surveyapp.questionnaires import Page, Questionnaire
 
 
@@ -44,7 +44,10 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
     invitation = session.scalar(
         select(Invitation)
         .where(Invitation.token == token)
-        .options(joinedload(Invitation.participant), joinedload(Invitation.wave))
+        .options(
+            joinedload(Invitation.participant),
+            joinedload(Invitation.wave).joinedload(Wave.programme),
+        )
     )
     if invitation is None or invitation.participant.is_withdrawn:
         return None
@@ -122,8 +125,11 @@ def record_answers(
     values: Mapping[str, Any],
     *,
     now: datetime,
+    earlier: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Store one page's answers as the draft, and return all answers so far.
+
+    ``earlier`` is the draft the caller already read, which saves reading it again.
 
     Each answer is an upsert on (invitation, answer id), so a double click, a
     second tab or two servers at once store one row per answer, never two.
@@ -133,9 +139,9 @@ def record_answers(
     if invitation.is_completed:
         raise AlreadyCompleted()
     _upsert_drafts(session, invitation, values, now)
+    answers = {**earlier, **values} if earlier is not None else answers_of(session, invitation)
     if invitation.started_at is None:
         invitation.started_at = now
-    answers = answers_of(session, invitation)
     invitation.pages_done, invitation.pages_total = progress(questionnaire, answers)
     session.flush()
     return answers
@@ -165,18 +171,26 @@ def _upsert_drafts(
 ) -> None:
     if not values:
         return
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(DraftAnswer).values(
-        [
-            {"invitation_id": invitation.id, "answer_id": key, "value": value, "updated_at": now}
-            for key, value in values.items()
-        ]
-    )
-    statement = statement.on_conflict_do_update(
+    rows = [
+        {"invitation_id": invitation.id, "answer_id": key, "value": value, "updated_at": now}
+        for key, value in values.items()
+    ]
+    # One statement per dialect, with the rows as parameters, so SQLAlchemy compiles it once.
+    session.execute(_UPSERTS[session.get_bind().dialect.name], rows)
+
+
+def _upsert_statement(insert):
+    statement = insert(DraftAnswer)
+    return statement.on_conflict_do_update(
         index_elements=["invitation_id", "answer_id"],
         set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
     )
-    session.execute(statement)
+
+
+_UPSERTS = {
+    "postgresql": _upsert_statement(postgresql_insert),
+    "sqlite": _upsert_statement(sqlite_insert),
+}
 
 
 def submit(

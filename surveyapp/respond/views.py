@@ -120,7 +120,9 @@ def current_page(page_id: str):
             return _where_next(questionnaire, answers)
         result = read_page(page, request.form.to_dict(flat=False), answers)
         if result.is_valid:
-            answers = flow.record_answers(db, invitation, questionnaire, result.values, now=now())
+            answers = flow.record_answers(
+                db, invitation, questionnaire, result.values, now=now(), earlier=answers
+            )
             db.commit()
             return _where_next(questionnaire, answers)
         posted, errors, revealed = result.posted, result.errors, result.revealed
