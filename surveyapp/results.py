@@ -203,3 +203,187 @@ def culture_chart(records: list[dict], group: str, everyone: list[dict]) -> Cult
         summary=summary,
         group=group,
     )
+
+
+# -- change over time --------------------------------------------------------------------
+
+
+def p_value(value: object) -> str:
+    """Format a p value: three places, or "< 0.001" when smaller."""
+    if value is None or math.isnan(float(value)):
+        return NO_NUMBER
+    return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    group: str
+    is_total: bool
+    hidden: bool
+    note: str
+    n_paired: str
+    n_dropped: str
+    mean_first: str
+    mean_second: str
+    mean_change: str
+    ci: str
+    t: str
+    p: str
+
+
+@dataclass
+class ChangeTable:
+    id: str
+    label: str
+    reading: str = ""
+    rows: list[ChangeRow] = field(default_factory=list)
+
+
+def _count(value: object) -> str:
+    return "" if value is None else str(int(value))
+
+
+def _lower_first(label: str) -> str:
+    """ "Confidence" becomes "confidence"; an acronym ("NHS …") keeps its capitals."""
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def change_reading(record: dict) -> str:
+    """One plain-English sentence about a scale's change for everyone who answered both."""
+    label = _lower_first(str(record["label"]))
+    if record["hidden"]:
+        return f"The change in {label} is {record['note']}."
+    paired = int(record["n_paired"] or 0)
+    if paired == 0:
+        return f"Nobody has a {label} score in both waves yet."
+    change = float(record["mean_change"])
+    people = "the 1 person who answered" if paired == 1 else f"the {paired} people who answered"
+    size = number(abs(change), 1)
+    if size == number(0, 1):
+        how = "stayed about the same"
+    else:
+        how = f"{'rose' if change > 0 else 'fell'} by {size} points"
+    interval = ""
+    if record["ci_low"] is not None and not math.isnan(float(record["ci_low"])):
+        interval = f" (95% CI {number(record['ci_low'], 1)} to {number(record['ci_high'], 1)})"
+    return f"On average {label} {how}{interval} for {people} both."
+
+
+def change_tables(records: list[dict]) -> list[ChangeTable]:
+    """Group ``paired_change`` records by scale, in order, with the numbers formatted."""
+    tables: dict[str, ChangeTable] = {}
+    for record in records:
+        table = tables.setdefault(record["scale"], ChangeTable(record["scale"], record["label"]))
+        if record["is_total"]:
+            table.reading = change_reading(record)
+        hidden = bool(record["hidden"])
+        has_ci = not hidden and number(record["ci_low"]) != NO_NUMBER
+        df = "" if hidden or number(record["df"]) == NO_NUMBER else f" ({int(record['df'])})"
+        table.rows.append(
+            ChangeRow(
+                group=str(record["group"]),
+                is_total=bool(record["is_total"]),
+                hidden=hidden,
+                note=record["note"] or "",
+                n_paired=_count(record["n_paired"]),
+                n_dropped=_count(record["n_dropped"]),
+                mean_first=number(record["mean_first"]),
+                mean_second=number(record["mean_second"]),
+                mean_change=number(record["mean_change"]),
+                ci=(
+                    f"{number(record['ci_low'])} to {number(record['ci_high'])}"
+                    if has_ci
+                    else NO_NUMBER
+                ),
+                t=(number(record["t"]) + df) if not hidden else NO_NUMBER,
+                p=p_value(record["p"]),
+            )
+        )
+    return list(tables.values())
+
+
+# -- item distributions ------------------------------------------------------------------
+
+ITEM_WIDTH = 480
+ITEM_LABEL_WIDTH = 190
+ITEM_BAR_HEIGHT = 18
+ITEM_ROW_HEIGHT = 26
+ITEM_LABEL_CHARS = 28
+
+
+@dataclass(frozen=True)
+class ItemBar:
+    label: str
+    short_label: str
+    count: int
+    percent: str
+    y: float
+    width: float
+
+
+@dataclass(frozen=True)
+class ItemChart:
+    answer_id: str
+    question: str
+    n: int
+    hidden: bool
+    note: str
+    bars: list[ItemBar]
+    width: int
+    height: int
+    bar_left: int
+    bar_room: int
+    summary: str
+
+
+def _shorten(label: str) -> str:
+    if len(label) <= ITEM_LABEL_CHARS:
+        return label
+    return label[: ITEM_LABEL_CHARS - 1].rstrip() + "…"
+
+
+def item_chart(answer_id: str, question: str, records: list[dict]) -> ItemChart:
+    """Lay out the whole-group rows of ``item_distribution`` as a horizontal bar chart.
+
+    :param records: the rows of one answer id for one group (``All respondents``).
+    """
+    bar_left = ITEM_LABEL_WIDTH + 10
+    bar_room = ITEM_WIDTH - bar_left - 50  # room for the percentage after the bar
+    if any(record["hidden"] for record in records):
+        note = next(record["note"] for record in records if record["hidden"]) or "hidden"
+        return ItemChart(answer_id, question, 0, True, note, [], ITEM_WIDTH, 0, bar_left, 0, "")
+    bars = []
+    for place, record in enumerate(records):
+        percent = record["percent"]
+        share = 0.0 if percent is None or math.isnan(float(percent)) else float(percent)
+        bars.append(
+            ItemBar(
+                label=str(record["label"]),
+                short_label=_shorten(str(record["label"])),
+                count=int(record["count"]),
+                percent=f"{number(share, 0)}%",
+                y=place * ITEM_ROW_HEIGHT + 4,
+                width=round(bar_room * share / 100, 1),
+            )
+        )
+    n = int(records[0]["n"]) if records else 0
+    summary = (
+        f"Bar chart of the {n} answers to “{question}”: "
+        + "; ".join(f"{bar.label} {bar.count} ({bar.percent})" for bar in bars)
+        + "."
+    )
+    return ItemChart(
+        answer_id=answer_id,
+        question=question,
+        n=n,
+        hidden=False,
+        note="",
+        bars=bars,
+        width=ITEM_WIDTH,
+        height=len(bars) * ITEM_ROW_HEIGHT + 8,
+        bar_left=bar_left,
+        bar_room=bar_room,
+        summary=summary,
+    )

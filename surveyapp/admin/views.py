@@ -1217,3 +1217,114 @@ def results_culture(wave_id: int):
         may_see_full_data=_may_see_full_data(),
         number=results.number,
     )
+
+
+# -- results: change over time and item distributions -------------------------------------
+
+#: Breakdowns the change page offers: groups large enough to be worth pairing.
+CHANGE_BREAKDOWNS = {"role": "Role", "region": "Region"}
+#: Item types whose answers the items page draws as a distribution.
+DISTRIBUTION_TYPES = ("likert", "bipolar", "single_choice", "matrix")
+
+
+def _programme_wave(programme: Programme, name: str, default: Wave | None) -> Wave | None:
+    """The wave named by ``?<name>=``, which must belong to the programme; else ``default``."""
+    wave_id = request.args.get(name, type=int)
+    if wave_id is None:
+        return default
+    wave = get_session().get(Wave, wave_id)
+    if wave is None or wave.programme_id != programme.id:
+        abort(404)
+    return wave
+
+
+@bp.get("/programmes/<int:programme_id>/change")
+@role_required("programme_manager", "evaluator")
+def results_change(programme_id: int):
+    """Show the change in each scale for the people who answered two waves."""
+    programme = _programme(programme_id)
+    identified = sorted(
+        (wave for wave in programme.waves if not wave.is_anonymous),
+        key=lambda wave: (wave.opens_at, wave.id),
+    )
+    second = _programme_wave(programme, "second", identified[1] if len(identified) > 1 else None)
+    # The earliest other wave, so that a link naming only the second wave pairs it with one.
+    others = [wave for wave in identified if second is None or wave.id != second.id]
+    first = _programme_wave(programme, "first", others[0] if others else None)
+    by = request.args.get("by") or None
+    by = by if by in CHANGE_BREAKDOWNS else None
+    for_evaluator = _for_evaluator()
+    tables, problem = [], ""
+    if first is None or second is None:
+        problem = "Change over time needs two waves whose answers keep the person's ID number."
+    else:
+        try:
+            change = scoring.paired_change(
+                get_session(),
+                first,
+                second,
+                by=by,
+                for_evaluator=for_evaluator,
+                threshold=THRESHOLD,
+            )
+        except scoring.CannotPair as cannot:
+            problem = str(cannot)
+        else:
+            tables = results.change_tables(change.to_dict("records"))
+    return render_template(
+        "admin/results_change.html",
+        programme=programme,
+        waves=identified,
+        first=first,
+        second=second,
+        by=by,
+        breakdowns=CHANGE_BREAKDOWNS,
+        tables=tables,
+        problem=problem,
+        for_evaluator=for_evaluator,
+        may_see_full_data=_may_see_full_data(),
+        threshold=THRESHOLD,
+    )
+
+
+@bp.get("/waves/<int:wave_id>/results/items")
+@role_required("programme_manager", "evaluator")
+def results_items(wave_id: int):
+    """Show the distribution of answers to each closed item, one section per questionnaire page."""
+    wave, questionnaire = _wave_results(wave_id)
+    for_evaluator = _for_evaluator()
+    answers = scoring.load_answers(get_session(), wave)
+    sections = []
+    for page in questionnaire.pages:
+        charts = []
+        for item in page.items:
+            if item.type not in DISTRIBUTION_TYPES:
+                continue
+            question = item.text or f"{item.left} / {item.right}"
+            for answer_id in item.answer_ids():
+                if answer_id == item.other_id:
+                    continue
+                if item.type == "matrix":
+                    row = next(row for row in item.rows if row.id == answer_id)
+                    text = f"{item.text}: {row.text}"
+                else:
+                    text = question
+                distribution = scoring.item_distribution(
+                    answers,
+                    questionnaire,
+                    answer_id,
+                    for_evaluator=for_evaluator,
+                    threshold=THRESHOLD,
+                )
+                records = [row for row in distribution.to_dict("records") if row["is_total"]]
+                charts.append(results.item_chart(answer_id, text, records))
+        if charts:
+            sections.append({"id": page.id, "title": page.title, "charts": charts})
+    return render_template(
+        "admin/results_items.html",
+        wave=wave,
+        sections=sections,
+        for_evaluator=for_evaluator,
+        may_see_full_data=_may_see_full_data(),
+        threshold=THRESHOLD,
+    )

@@ -22,11 +22,11 @@ throughput the app's own logic leaves.
 
 The clients are threads in this process. Each simulated person opens a new
 connection, kept alive across their pages, speaking just enough HTTP/1.1 with
-a hand-kept session cookie (about 40 us of CPU per request, against 150 for
-http.client). The CPU line of each run shows
-what the client, gunicorn and everything else on the machine (PostgreSQL, other
-programs) used, so a saturated or busy machine is visible. Nothing listens beyond
-loopback, and every server started here is stopped before the script ends.
+a hand-kept session cookie (about 40 us of CPU per request on one thread,
+against 150 for http.client). The CPU line of each run shows what the client,
+gunicorn and everything else on the machine (PostgreSQL, other programs) used,
+so a saturated or busy machine is visible. Nothing listens beyond loopback,
+and every server started here is stopped before the script ends.
 The exit status is 1 when any request failed.
 """
 
@@ -596,7 +596,7 @@ def answer_one(browser: Browser, token: str, bodies: dict[str, bytes], record: R
         began = time.perf_counter()
         try:
             status, location, data = browser.request(method, path, body)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, IndexError) as exc:  # refused, cut off, garbled
             ended = time.perf_counter()
             record.requests.append((ended, kind, ended - began, False))
             raise Failure(f"{method} {path}: {exc!r}") from exc

@@ -1,0 +1,187 @@
+"""The evaluator's change-over-time and answers-by-item pages."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from surveyapp.catalogue import questionnaire_of
+from surveyapp.results import p_value
+from surveyapp.scoring import ALL_RESPONDENTS, load_answers, paired_change
+from tests.conftest import NOW
+from tests.factories import make_participant, make_programme
+from tests.scoring.builders import store_questionnaire, submit_all, wave_of
+
+EVALUATOR = {"email": "evaluator@example.org", "role": "evaluator"}
+#: Grid row r1 (a 1 to 5 matrix row) at baseline and midterm, by person: 8 peers, 6 supporters.
+BEFORE = [1, 2, 2, 3, 4, 2, 3, 1, 2, 3, 3, 4, 2, 5]
+AFTER = [3, 2, 4, 4, 5, None, 4, 2, 3, 3, 5, 4, 4, 5]
+
+
+def _two_waves(session):
+    programme = make_programme(session, name="Change Programme")
+    people = [make_participant(session, programme, role="Peer") for _ in range(8)]
+    people += [make_participant(session, programme, role="Peer supporter") for _ in range(6)]
+    version = store_questionnaire(session)
+    baseline = wave_of(
+        session, programme, version, label="Baseline", opens_at=NOW - timedelta(days=2)
+    )
+    midterm = wave_of(session, programme, version, label="Midterm")
+    before = {person.id: value for person, value in zip(people, BEFORE, strict=True)}
+    after = {person.id: value for person, value in zip(people, AFTER, strict=True)}
+    submit_all(session, baseline, lambda person: {"r1": before[person.id], "q1": 4})
+    submit_all(session, midterm, lambda person: {"r1": after[person.id]})
+    session.commit()
+    return programme, baseline, midterm
+
+
+def _row(html: str, table_id: str, group: str) -> str:
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S).group(0)
+    return re.search(rf">{re.escape(group)}</th>.*?</tr>", table, re.S).group(0)
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+@pytest.mark.parametrize("by", [None, "role"])
+def test_the_change_page_shows_the_numbers_paired_change_computes(client, auth, session, by):
+    programme, baseline, midterm = _two_waves(session)
+    auth.login(**EVALUATOR)
+
+    query = f"first={baseline.id}&second={midterm.id}" + (f"&by={by}" if by else "")
+    response = client.get(f"/admin/programmes/{programme.id}/change?{query}")
+
+    assert response.status_code == 200
+    expected = paired_change(session, baseline, midterm, by=by).set_index(["scale", "group"])
+    groups = [ALL_RESPONDENTS] + (["Peer", "Peer supporter"] if by else [])
+    for group in groups:
+        row = expected.loc[("grid_score", group)]
+        assert not row["hidden"]
+        assert _cells(_row(response.text, "change-grid_score", group)) == [
+            str(row["n_paired"]),
+            str(row["n_dropped"]),
+            f"{row['mean_first']:.2f}",
+            f"{row['mean_second']:.2f}",
+            f"{row['mean_change']:.2f}",
+            f"{row['ci_low']:.2f} to {row['ci_high']:.2f}",
+            f"{row['t']:.2f} ({int(row['df'])})",
+            p_value(row["p"]).replace("<", "&lt;"),
+        ]
+    total = expected.loc[("grid_score", ALL_RESPONDENTS)]
+    assert (total["n_paired"], total["n_dropped"]) == (13, 1)
+    reading = re.search(r'id="reading-grid_score">(.*?)</p>', response.text).group(1)
+    assert reading == (
+        f"On average confidence rose by {total['mean_change']:.1f} points (95% CI "
+        f"{total['ci_low']:.1f} to {total['ci_high']:.1f}) for the 13 people who answered both."
+    )
+
+
+def test_the_change_page_defaults_to_the_first_two_waves(client, auth, session):
+    programme, baseline, midterm = _two_waves(session)
+    auth.login(**EVALUATOR)
+
+    plain = client.get(f"/admin/programmes/{programme.id}/change").text
+    linked = client.get(f"/admin/programmes/{programme.id}/change?second={midterm.id}").text
+
+    for html in (plain, linked):
+        assert "From Baseline to Midterm" in html
+        assert 'id="change-grid_score"' in html
+    scales = client.get(f"/admin/waves/{midterm.id}/results").text
+    assert f'href="/admin/programmes/{programme.id}/change?second={midterm.id}"' in scales
+    assert f'href="/admin/waves/{midterm.id}/results/items"' in scales
+
+
+def test_p_below_one_in_a_thousand_is_written_as_such():
+    assert p_value(0.0004) == "< 0.001"
+    assert p_value(0.0213) == "0.021"
+    assert p_value(None) == "–"
+
+
+def test_an_anonymous_wave_shows_why_it_cannot_be_paired(client, auth, session):
+    programme, baseline, _ = _two_waves(session)
+    anonymous = wave_of(
+        session, programme, baseline.questionnaire_version, label="Pulse", privacy="anonymous"
+    )
+    session.commit()
+    auth.login(**EVALUATOR)
+
+    response = client.get(
+        f"/admin/programmes/{programme.id}/change?first={baseline.id}&second={anonymous.id}"
+    )
+
+    assert response.status_code == 200
+    assert 'id="change-problem"' in response.text
+    assert "The wave “Pulse” is anonymous" in response.text
+    assert "<table" not in response.text
+
+
+def test_the_items_page_counts_the_stored_answers(client, auth, session):
+    _, baseline, _ = _two_waves(session)
+    auth.login(**EVALUATOR)
+
+    response = client.get(f"/admin/waves/{baseline.id}/results/items")
+
+    assert response.status_code == 200
+    stored = load_answers(session, baseline)
+    values = stored.loc[stored["answer_id"] == "r1", "value"].tolist()
+    questionnaire = questionnaire_of(baseline.questionnaire_version)
+    grid = questionnaire.item("grid")
+    html = response.text
+    for code in (1, 2, 3, 4, 5):
+        count = values.count(code)
+        cells = _cells(_row(html, "table-r1", grid.label_of(code)))
+        assert cells == [str(count), f"{100 * count / len(values):.0f}%"]
+    assert _cells(_row(html, "table-r1", "Asked"))[0] == str(len(values))
+    item = re.search(r'<div class="app-item" id="item-r1">.*?</svg>', html, re.S).group(0)
+    assert 'role="img"' in item and 'aria-label="Bar chart of the 14 answers' in item
+    assert item.count('class="app-item-chart__bar"') == 6  # five points and "not my job"
+    assert 'id="page-first"' in html
+    # Only items with a set of answers to choose from are drawn.
+    assert 'id="item-comment"' not in html
+
+
+def test_an_item_with_too_few_answers_is_hidden(client, auth, session):
+    programme = make_programme(session)
+    for _ in range(3):
+        make_participant(session, programme)
+    wave = wave_of(session, programme, store_questionnaire(session))
+    submit_all(session, wave, lambda person: {"q1": 4})
+    session.commit()
+    auth.login(**EVALUATOR)
+
+    html = client.get(f"/admin/waves/{wave.id}/results/items").text
+
+    item = re.search(r'id="item-q1">.*?</div>', html, re.S).group(0)
+    assert "Hidden: fewer than 5 responses" in item
+    assert "<svg" not in item and 'id="table-q1"' not in html
+
+
+@pytest.mark.parametrize("path", ["programmes/{programme}/change", "waves/{wave}/results/items"])
+def test_a_viewer_cannot_see_them(client, auth, session, path):
+    programme, baseline, _ = _two_waves(session)
+    auth.login(email="viewer@example.org", role="viewer")
+
+    url = "/admin/" + path.format(programme=programme.id, wave=baseline.id)
+
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "programmes/999999/change",
+        "programmes/{programme}/change?first=999999",
+        "programmes/{programme}/change?second={other}",
+        "waves/999999/results/items",
+    ],
+)
+def test_an_unknown_programme_or_wave_is_not_found(client, auth, session, path):
+    programme, _, _ = _two_waves(session)
+    other = wave_of(session, make_programme(session, name="Other Programme"))
+    session.commit()
+    auth.login(**EVALUATOR)
+
+    url = "/admin/" + path.format(programme=programme.id, other=other.id)
+
+    assert client.get(url).status_code == 404
