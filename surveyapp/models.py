@@ -62,12 +62,17 @@ class Programme(Base):
     """A programme being evaluated, with its cohort of participants and its waves."""
 
     __tablename__ = "programmes"
+    __table_args__ = (
+        CheckConstraint("reporting_threshold BETWEEN 3 AND 1000", name="threshold_at_least_3"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     #: Who runs the evaluation, as participants should read it on the start page.
     run_by: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Groups with fewer respondents are hidden from evaluators (never below 3).
+    reporting_threshold: Mapped[int] = mapped_column(default=5, server_default="5")
     created_at: Mapped[datetime]
 
     participants: Mapped[list["Participant"]] = relationship(back_populates="programme")

@@ -77,6 +77,7 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
             text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
         ).all()
         opted_out = connection.execute(text("SELECT opted_out_at FROM invitations")).scalar()
+        threshold = connection.execute(text("SELECT reporting_threshold FROM programmes")).scalar()
     command.downgrade(config, ANSWERS_REVISION)
     with engine.connect() as connection:
         after_downgrade = connection.execute(
@@ -88,4 +89,5 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
 
     assert decoded(after_upgrade) == [("comments", "Très bien"), ("motivation", 4)]
     assert opted_out is None
+    assert threshold == 5  # existing programmes get the usual threshold
     assert after_downgrade == after_upgrade

@@ -29,6 +29,16 @@ class ProgrammeForm(FlaskForm):
         validators=[InputRequired("Enter who runs the evaluation"), Length(max=300)],
     )
     description = TextAreaField("Description (optional)", validators=[Length(max=5000)])
+    reporting_threshold = IntegerField(
+        "Reporting threshold",
+        default=5,
+        description="Evaluators never see results of a group with fewer respondents than this. "
+        "At least 3; 5 is usual.",
+        validators=[
+            Optional(),
+            NumberRange(3, 1000, "The reporting threshold must be 3 or more"),
+        ],
+    )
 
 
 class CohortUploadForm(FlaskForm):

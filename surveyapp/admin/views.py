@@ -300,6 +300,7 @@ def programme_new():
                 name=name,
                 run_by=" ".join(form.run_by.data.split()),
                 description=(form.description.data or "").strip(),
+                reporting_threshold=form.reporting_threshold.data or 5,
                 created_at=now(),
             )
             db.add(programme)
@@ -1070,8 +1071,6 @@ def message_detail(wave_id: int, message_id: int):
 
 #: Who may see unsuppressed results and exports (administrators always may).
 FULL_DATA_ROLES = ("programme_manager",)
-#: The reporting threshold: no programme sets its own yet.
-THRESHOLD = scoring.DEFAULT_THRESHOLD
 
 
 def _may_see_full_data() -> bool:
@@ -1106,7 +1105,11 @@ def results_scales(wave_id: int):
     for_evaluator = _for_evaluator()
     scores = scoring.scores_table(scoring.load_answers(get_session(), wave), questionnaire)
     summary = scoring.summarise_scales(
-        scores, questionnaire, by=by, for_evaluator=for_evaluator, threshold=THRESHOLD
+        scores,
+        questionnaire,
+        by=by,
+        for_evaluator=for_evaluator,
+        threshold=wave.programme.reporting_threshold,
     )
     return render_template(
         "admin/results_scales.html",
@@ -1116,7 +1119,7 @@ def results_scales(wave_id: int):
         tables=results.scale_tables(summary.to_dict("records")),
         for_evaluator=for_evaluator,
         may_see_full_data=_may_see_full_data(),
-        threshold=THRESHOLD,
+        threshold=wave.programme.reporting_threshold,
         formats=FORMATS,
         layouts=LAYOUTS,
         has_culture=_has_culture_items(questionnaire),
@@ -1140,7 +1143,7 @@ def results_export(wave_id: int):
             file_format=file_format,
             layout=layout,
             for_evaluator=for_evaluator,
-            threshold=THRESHOLD,
+            threshold=wave.programme.reporting_threshold,
         )
     except ExportTooLarge as problem:
         flash(str(problem))
@@ -1176,7 +1179,7 @@ def results_culture(wave_id: int):
         questionnaire,
         by="team",
         for_evaluator=for_evaluator,
-        threshold=THRESHOLD,
+        threshold=wave.programme.reporting_threshold,
     )
     team = request.args.get("team", "") or scoring.ALL_RESPONDENTS
     rows = profile.to_dict("records")
@@ -1265,7 +1268,7 @@ def results_change(programme_id: int):
                 second,
                 by=by,
                 for_evaluator=for_evaluator,
-                threshold=THRESHOLD,
+                threshold=programme.reporting_threshold,
             )
         except scoring.CannotPair as cannot:
             problem = str(cannot)
@@ -1283,7 +1286,7 @@ def results_change(programme_id: int):
         problem=problem,
         for_evaluator=for_evaluator,
         may_see_full_data=_may_see_full_data(),
-        threshold=THRESHOLD,
+        threshold=programme.reporting_threshold,
     )
 
 
@@ -1314,7 +1317,7 @@ def results_items(wave_id: int):
                     questionnaire,
                     answer_id,
                     for_evaluator=for_evaluator,
-                    threshold=THRESHOLD,
+                    threshold=wave.programme.reporting_threshold,
                 )
                 records = [row for row in distribution.to_dict("records") if row["is_total"]]
                 charts.append(results.item_chart(answer_id, text, records))
@@ -1326,5 +1329,5 @@ def results_items(wave_id: int):
         sections=sections,
         for_evaluator=for_evaluator,
         may_see_full_data=_may_see_full_data(),
-        threshold=THRESHOLD,
+        threshold=wave.programme.reporting_threshold,
     )

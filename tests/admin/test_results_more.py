@@ -185,3 +185,23 @@ def test_an_unknown_programme_or_wave_is_not_found(client, auth, session, path):
     url = "/admin/" + path.format(programme=programme.id, other=other.id)
 
     assert client.get(url).status_code == 404
+
+
+def test_a_programme_sets_its_own_reporting_threshold(client, auth, session):
+    from sqlalchemy import select
+
+    from surveyapp.models import Programme
+
+    auth.login()
+
+    low = client.post(
+        "/admin/programmes/new", data={"name": "P", "run_by": "T", "reporting_threshold": "2"}
+    )
+    made = client.post(
+        "/admin/programmes/new", data={"name": "P", "run_by": "T", "reporting_threshold": "8"}
+    )
+
+    assert low.status_code == 422 and "The reporting threshold must be 3 or more" in low.text
+    assert made.status_code == 303
+    assert session.scalar(select(Programme.reporting_threshold)) == 8
+    assert "groups of fewer than 8 respondents are hidden" in client.get(made.location).text
