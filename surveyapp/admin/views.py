@@ -312,6 +312,33 @@ def programme_new():
     return render_template("admin/programme_new.html", form=form), status
 
 
+@bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
+@role_required("programme_manager")
+def programme_edit(programme_id: int):
+    """Change a programme's name, who runs it, its description or its reporting threshold."""
+    programme = _programme(programme_id)
+    form = ProgrammeForm(obj=programme)
+    if form.validate_on_submit():
+        db = get_session()
+        name = " ".join(form.name.data.split())
+        clash = db.scalar(
+            select(Programme).where(Programme.name == name, Programme.id != programme.id)
+        )
+        if clash is not None:
+            form.name.errors.append("There is already a programme with this name")
+        else:
+            programme.name = name
+            programme.run_by = " ".join(form.run_by.data.split())
+            programme.description = (form.description.data or "").strip()
+            programme.reporting_threshold = form.reporting_threshold.data or 5
+            db.commit()
+            logger.info("Programme %s changed by user %s", programme.id, g.user.id)
+            flash("Programme details saved.")
+            return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template("admin/programme_edit.html", programme=programme, form=form), status
+
+
 @bp.get("/programmes/<int:programme_id>")
 @login_required
 def programme_detail(programme_id: int):

@@ -205,3 +205,20 @@ def test_a_programme_sets_its_own_reporting_threshold(client, auth, session):
     assert made.status_code == 303
     assert session.scalar(select(Programme.reporting_threshold)) == 8
     assert "groups of fewer than 8 respondents are hidden" in client.get(made.location).text
+
+
+def test_a_programmes_threshold_can_be_changed_but_not_below_three(client, auth, session):
+    from tests.factories import make_programme
+
+    auth.login()
+    programme = make_programme(session, name="Kept")
+    session.commit()
+    url = f"/admin/programmes/{programme.id}/edit"
+
+    low = client.post(url, data={"name": "Kept", "run_by": "T", "reporting_threshold": "1"})
+    saved = client.post(url, data={"name": "Renamed", "run_by": "T", "reporting_threshold": "7"})
+
+    assert low.status_code == 422
+    assert saved.status_code == 303
+    session.expire_all()
+    assert (programme.name, programme.reporting_threshold) == ("Renamed", 7)
