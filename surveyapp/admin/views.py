@@ -285,29 +285,35 @@ def programme_list():
     return render_template("admin/programme_list.html", programmes=programmes, sizes=sizes)
 
 
+def _fill_programme(programme: Programme, form: ProgrammeForm) -> bool:
+    """Copy the form into ``programme``; False (with the error on the name) if the name is taken."""
+    name = " ".join(form.name.data.split())
+    others = select(Programme.id).where(Programme.name == name)
+    if programme.id is not None:
+        others = others.where(Programme.id != programme.id)
+    if get_session().scalar(others) is not None:
+        form.name.errors.append("There is already a programme with this name")
+        return False
+    programme.name = name
+    programme.run_by = " ".join(form.run_by.data.split())
+    programme.description = (form.description.data or "").strip()
+    programme.reporting_threshold = form.reporting_threshold.data or 5
+    return True
+
+
 @bp.route("/programmes/new", methods=["GET", "POST"])
 @role_required("programme_manager")
 def programme_new():
     """Create a programme."""
     form = ProgrammeForm()
-    if form.validate_on_submit():
+    programme = Programme(created_at=now())
+    if form.validate_on_submit() and _fill_programme(programme, form):
         db = get_session()
-        name = " ".join(form.name.data.split())
-        if db.scalar(select(Programme).where(Programme.name == name)) is not None:
-            form.name.errors.append("There is already a programme with this name")
-        else:
-            programme = Programme(
-                name=name,
-                run_by=" ".join(form.run_by.data.split()),
-                description=(form.description.data or "").strip(),
-                reporting_threshold=form.reporting_threshold.data or 5,
-                created_at=now(),
-            )
-            db.add(programme)
-            db.commit()
-            logger.info("Programme %s created by user %s", programme.id, g.user.id)
-            flash(f"Programme “{programme.name}” created. Now load its cohort.")
-            return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
+        db.add(programme)
+        db.commit()
+        logger.info("Programme %s created by user %s", programme.id, g.user.id)
+        flash(f"Programme “{programme.name}” created. Now load its cohort.")
+        return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
     status = 422 if form.errors else 200
     return render_template("admin/programme_new.html", form=form), status
 
@@ -318,23 +324,11 @@ def programme_edit(programme_id: int):
     """Change a programme's name, who runs it, its description or its reporting threshold."""
     programme = _programme(programme_id)
     form = ProgrammeForm(obj=programme)
-    if form.validate_on_submit():
-        db = get_session()
-        name = " ".join(form.name.data.split())
-        clash = db.scalar(
-            select(Programme).where(Programme.name == name, Programme.id != programme.id)
-        )
-        if clash is not None:
-            form.name.errors.append("There is already a programme with this name")
-        else:
-            programme.name = name
-            programme.run_by = " ".join(form.run_by.data.split())
-            programme.description = (form.description.data or "").strip()
-            programme.reporting_threshold = form.reporting_threshold.data or 5
-            db.commit()
-            logger.info("Programme %s changed by user %s", programme.id, g.user.id)
-            flash("Programme details saved.")
-            return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
+    if form.validate_on_submit() and _fill_programme(programme, form):
+        get_session().commit()
+        logger.info("Programme %s changed by user %s", programme.id, g.user.id)
+        flash("Programme details saved.")
+        return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
     status = 422 if form.errors else 200
     return render_template("admin/programme_edit.html", programme=programme, form=form), status
 
