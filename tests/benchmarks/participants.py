@@ -33,22 +33,15 @@ The exit status is 1 when any request failed.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -64,7 +57,6 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     create_engine,
-    text,
 )
 from sqlalchemy.orm import Session
 
@@ -75,18 +67,22 @@ from surveyapp.db import make_engine
 from surveyapp.participants.waves import create_wave
 from surveyapp.questionnaires import Questionnaire, load_all
 from surveyapp.questionnaires.answers import read_page
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.benchmarks.common import (
+    CLK_TCK,
+    CSRF_TOKEN,
+    FIRST_PAGE,
+    GUNICORN_SETTINGS,
+    REQUEST_TIMEOUT,
+    Browser,
+    Failure,
+    Server,
+    latencies,
+    postgres_database,
+)
 from tests.factories import make_participant, make_programme, stored_version
 from tests.participant import page_data
 
 QUESTIONNAIRE = "peer_support_baseline"
-GUNICORN_SETTINGS = ["-w", "2", "--threads", "4"]
-REQUEST_TIMEOUT = 15.0
-START_TIMEOUT = 30.0
-FIRST_PAGE = re.compile(rb'href="/r/page/([^"/]+)"')
-CSRF_TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-FORM = "application/x-www-form-urlencoded"
 
 
 # -- the database ------------------------------------------------------------------------
@@ -150,33 +146,6 @@ def prepare_database(url: str, runs: int, participants: int) -> Prepared:
     return Prepared(url, tokens, probe_token, time.perf_counter() - started)
 
 
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh PostgreSQL database, dropped at the end; None when no server answers."""
-    admin = create_engine(
-        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-    try:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server here"
-        admin.dispose()
-        print(
-            f"PostgreSQL skipped: no server answers at {POSTGRES_ADMIN_URL} ({type(exc).__name__})"
-        )
-        yield None
-        return
-    name = f"surveyapp_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 # -- one walk through the app, in process ------------------------------------------------
 
 
@@ -237,110 +206,7 @@ def next_page(location: str) -> str | None:
     raise Failure(f"POST redirected to {location!r}")
 
 
-# -- servers ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn serving ``target`` from ``cwd`` on a loopback port, stopped on exit."""
-
-    def __init__(self, name: str, target: str, cwd: Path, env: dict[str, str], log: Path):
-        self.name, self.target, self.cwd, self.env, self.log = name, target, cwd, env, log
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            *GUNICORN_SETTINGS,
-            "-b",
-            f"127.0.0.1:{self.port}",
-            "--graceful-timeout",
-            "5",
-            self.target,
-        ]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.cwd,
-                env={**os.environ, **self.env},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: master and workers
-            )
-        try:
-            self._wait_until_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def _wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} stopped at start:\n{self.log_tail()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    connection.close()
-                    return
-                connection.close()
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer /health in {START_TIMEOUT}s")
-
-    def stop(self) -> None:
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            # The group this script created for the server: any worker left behind goes too.
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
-        self.process = None
-
-    def pids(self) -> list[int]:
-        if self.process is None:
-            return []
-        return [self.process.pid, *children(self.process.pid)]
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
+# -- the ceiling ----------------------------------------------------------------------------
 
 
 CEILING_APP = '''
@@ -482,79 +348,6 @@ def ceiling_table() -> Table:
 # -- simulated participants ---------------------------------------------------------------
 
 
-class Failure(Exception):
-    """The server answered something a participant would not expect."""
-
-
-class Browser:
-    """One participant's keep-alive connection and session cookie.
-
-    HTTP/1.1 over a plain socket, reading only what Flask sends (Content-Length
-    bodies): about 40 us of CPU per request where http.client takes 150.
-    """
-
-    def __init__(self, port: int, timeout: float = REQUEST_TIMEOUT) -> None:
-        self.port = port
-        self.timeout = timeout
-        self.sock: socket.socket | None = None
-        self.buffer = b""
-        self.cookie: str | None = None
-
-    def request(self, method: str, path: str, body: bytes | None = None):
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.buffer = b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        if self.cookie:
-            head += f"Cookie: {self.cookie}\r\n"
-        if body is not None:
-            head += f"Content-Type: {FORM}\r\nContent-Length: {len(body)}\r\n"
-        try:
-            self.sock.sendall(head.encode("latin-1") + b"\r\n" + (body or b""))
-            buffer = self.buffer
-            while (end := buffer.find(b"\r\n\r\n")) < 0:
-                chunk = self.sock.recv(262144)
-                if not chunk:
-                    raise ConnectionError("the server closed the connection")
-                buffer += chunk
-            lines = buffer[:end].decode("latin-1").split("\r\n")
-            status = int(lines[0].split(" ", 2)[1])
-            length, location, close = 0, "", False
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                name = name.lower()
-                value = value.strip()
-                if name == "content-length":
-                    length = int(value)
-                elif name == "location":
-                    location = value
-                elif name == "set-cookie":
-                    self.cookie = value.split(";", 1)[0]
-                elif name == "connection":
-                    close = value.lower() == "close"
-                elif name == "transfer-encoding":
-                    raise ConnectionError("chunked responses are not read")
-            need = end + 4 + length
-            while len(buffer) < need:
-                chunk = self.sock.recv(262144)
-                if not chunk:
-                    raise ConnectionError("the server closed the connection")
-                buffer += chunk
-            data, self.buffer = buffer[end + 4 : need], buffer[need:]
-        except BaseException:
-            self.close()
-            raise
-        if close:
-            self.close()
-        return status, location, data
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-
 @dataclass
 class Record:
     """Per client thread: (end time, kind, seconds, ok) of each request, and error messages."""
@@ -611,7 +404,7 @@ def answer_one(browser: Browser, token: str, bodies: dict[str, bytes], record: R
     # cookie. Reconnecting also lets gunicorn spread people over its workers; connections kept
     # for a whole run stay with whichever worker accepted them, often all with one.
     browser.close()
-    browser.cookie = None
+    browser.cookies.clear()
     location, _ = timed("link", "GET", f"/r/{token}", 303)
     if location != "/r/":
         raise Failure(f"the link redirected to {location!r}")
@@ -711,18 +504,6 @@ class Result:
     def server_ms_per_page(self) -> float:
         """gunicorn's CPU per page: steadier than pages/s when other programs share the CPUs."""
         return 1000 * self.cpu_server / self.pages_per_second if self.pages else 0.0
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def latencies(values: list[float]) -> str:
-    shown = [percentile(values, fraction) for fraction in (0.50, 0.95, 0.99)]
-    return "/".join("-" if value is None else f"{value:.0f}" for value in shown)
 
 
 def drive(

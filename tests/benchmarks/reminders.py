@@ -10,7 +10,6 @@ and the time a second run takes when everything is already sent (it must send no
 from __future__ import annotations
 
 import argparse
-import socket
 import tempfile
 import time
 import uuid
@@ -29,6 +28,7 @@ from surveyapp.models import Message, Participant, Programme
 from surveyapp.participants.waves import create_wave
 from surveyapp.questionnaires import load_all
 from surveyapp.reminders import sending
+from tests.benchmarks.common import free_port
 
 NOW = datetime(2030, 5, 1, 12, 0)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
@@ -41,12 +41,6 @@ class Counter:
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
         return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _database(kind: str, folder: Path):
@@ -118,7 +112,7 @@ def run(kind: str, people: int) -> None:
                 session.commit()
             queue_seconds = time.perf_counter() - started
 
-            handler, port = Counter(), _free_port()
+            handler, port = Counter(), free_port()
             controller = Controller(handler, hostname="127.0.0.1", port=port)
             controller.start()
             try:
