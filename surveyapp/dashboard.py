@@ -9,8 +9,6 @@ row per person, one page at a time.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import random
 from collections.abc import Iterable, Sequence
@@ -21,6 +19,7 @@ from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from surveyapp.csvtext import csv_text, safe_cell  # noqa: F401 (safe_cell is part of this API)
 from surveyapp.errors import SurveyError
 from surveyapp.models import (
     EmailTemplate,
@@ -465,23 +464,12 @@ def all_non_respondents(session: Session, wave: Wave) -> list[NonRespondent]:
     return sorted((NonRespondent(*row) for row in rows), key=lambda person: person.id_number)
 
 
-def safe_cell(value: object) -> object:
-    """Keep a spreadsheet from reading a cell as a formula: prefix a quote to = + - @ tab CR."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def non_respondents_csv(people: Iterable[NonRespondent], *, zone: str) -> str:
     """The phone follow-up list as CSV text, with headings, formulas neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADINGS)
-    for person in people:
-        last = person.last_reminder_at
-        writer.writerow(
-            safe_cell(value)
-            for value in (
+    return csv_text(
+        CSV_HEADINGS,
+        (
+            (
                 person.id_number,
                 person.name,
                 person.email,
@@ -491,10 +479,13 @@ def non_respondents_csv(people: Iterable[NonRespondent], *, zone: str) -> str:
                 person.role,
                 person.status,
                 person.progress or "0",
-                f"{to_local(last, zone):%Y-%m-%d %H:%M}" if last else "",
+                f"{to_local(person.last_reminder_at, zone):%Y-%m-%d %H:%M}"
+                if person.last_reminder_at
+                else "",
             )
-        )
-    return buffer.getvalue()
+            for person in people
+        ),
+    )
 
 
 def allocate(sizes: dict[str, int], total: int) -> dict[str, int]:

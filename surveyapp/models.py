@@ -1,8 +1,8 @@
 """Records and their constraints. Workflows live in the domain packages."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.db import Base
@@ -29,6 +29,75 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     last_signed_in_at: Mapped[datetime | None]
+
+
+STAFF_ROLES = ("programme_manager", "evaluator", "viewer")
+
+
+class ProgrammeMember(Base):
+    """A staff user who may see one programme; administrators see every programme."""
+
+    __tablename__ = "programme_members"
+
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AuditEvent(Base):
+    """One change a staff user (or a scheduled command) made: append-only.
+
+    Who, when, what and which objects; never answers, tokens or passwords.
+    The database refuses to update or delete a row (a trigger on each engine).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    #: NULL for a command run from cron; the email is kept as it was at the time.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(320))
+    #: A dotted name from ``surveyapp.audit.ACTIONS``, e.g. "cohort.import".
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    programme_id: Mapped[int | None] = mapped_column(index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    #: The requester's address for sign-in events; empty for commands.
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+APPEND_ONLY_TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_events_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()",
+    ],
+}
+DROP_APPEND_ONLY = {
+    "postgresql": ["DROP FUNCTION IF EXISTS audit_events_refuse() CASCADE"],
+}
+for _dialect, _statements in APPEND_ONLY_TRIGGERS.items():
+    for _statement in _statements:
+        event.listen(
+            AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
+for _dialect, _statements in DROP_APPEND_ONLY.items():
+    for _statement in _statements:
+        event.listen(
+            AuditEvent.__table__, "after_drop", DDL(_statement).execute_if(dialect=_dialect)
+        )
 
 
 class QuestionnaireVersion(Base):
@@ -73,6 +142,8 @@ class Programme(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     #: Groups with fewer respondents are hidden from evaluators (never below 3).
     reporting_threshold: Mapped[int] = mapped_column(default=5, server_default="5")
+    #: After this day, participants' contact details are removed (``flask retention apply``).
+    contact_retention_until: Mapped[date | None]
     created_at: Mapped[datetime]
 
     participants: Mapped[list["Participant"]] = relationship(back_populates="programme")
@@ -98,6 +169,10 @@ class Participant(Base):
     #: Further columns of the cohort file, by their heading.
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     withdrawn_at: Mapped[datetime | None]
+    #: When name, email and further columns were removed (retention date passed, or erasure).
+    contact_removed_at: Mapped[datetime | None]
+    #: When the person's identified answers were erased at their request.
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -107,6 +182,10 @@ class Participant(Base):
     @property
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
+
+    @property
+    def has_contact_details(self) -> bool:
+        return self.contact_removed_at is None
 
 
 class Wave(Base):

@@ -110,11 +110,22 @@ class AuthActions:
         self.client = client
         self.session = session
 
-    def login(self, email="admin@example.org", role="admin"):
-        from surveyapp import accounts
+    def login(self, email="admin@example.org", role="admin", programmes="all"):
+        """Sign in, creating the account if needed; a new non-administrator becomes a
+        member of ``programmes`` (ids), by default every programme that exists now."""
+        from sqlalchemy import select
 
-        if accounts.find_user(self.session, email) is None:
-            accounts.create_user(self.session, email=email, password=PASSWORD, role=role, now=NOW)
+        from surveyapp import access, accounts
+        from surveyapp.models import Programme
+
+        user = accounts.find_user(self.session, email)
+        if user is None:
+            user = accounts.create_user(
+                self.session, email=email, password=PASSWORD, role=role, now=NOW
+            )
+            if programmes == "all":
+                programmes = self.session.scalars(select(Programme.id)).all()
+            access.set_membership(self.session, user, set(programmes))
             self.session.commit()
         response = self.client.post("/auth/login", data={"email": email, "password": PASSWORD})
         assert response.status_code == 303, response.text

@@ -44,6 +44,9 @@ def _fresh(app, database_url):
 
 ANSWERS_REVISION = "a2e30ac440df"  # programmes, participants, waves, invitations and responses
 ROWS = [
+    "INSERT INTO users (id, email, password_hash, role, is_active, created_at) VALUES "
+    "(1, 'admin@example.org', 'x', 'admin', TRUE, '2030-01-01 00:00:00'), "
+    "(2, 'eva@example.org', 'x', 'evaluator', TRUE, '2030-01-01 00:00:00')",
     "INSERT INTO questionnaire_versions (id, questionnaire_key, number, content_hash, title, "
     "source_text, loaded_at) VALUES (1, 'q', 1, 'h', 'Q', 'text', '2030-01-01 00:00:00')",
     "INSERT INTO programmes (id, name, run_by, description, created_at) "
@@ -78,6 +81,23 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
         ).all()
         opted_out = connection.execute(text("SELECT opted_out_at FROM invitations")).scalar()
         threshold = connection.execute(text("SELECT reporting_threshold FROM programmes")).scalar()
+        members = connection.execute(
+            text("SELECT programme_id, user_id FROM programme_members")
+        ).all()
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (at, actor, action, summary, object_type, object_id, "
+                "address) VALUES ('2030-01-03 00:00:00', 'a', 'test', 's', '', '', '')"
+            )
+        )
+        connection.commit()
+        try:
+            connection.execute(text("UPDATE audit_events SET summary = 'changed'"))
+        except Exception as exc:  # noqa: BLE001 - each engine raises its own error class
+            refused = str(exc)
+            connection.rollback()
+        else:
+            refused = ""
     command.downgrade(config, ANSWERS_REVISION)
     with engine.connect() as connection:
         after_downgrade = connection.execute(
@@ -90,4 +110,6 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
     assert decoded(after_upgrade) == [("comments", "Très bien"), ("motivation", 4)]
     assert opted_out is None
     assert threshold == 5  # existing programmes get the usual threshold
+    assert members == [(1, 2)]  # existing staff keep their access; administrators need none
+    assert "append-only" in refused
     assert after_downgrade == after_upgrade

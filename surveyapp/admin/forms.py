@@ -234,3 +234,56 @@ class NewTemplateForm(TemplateForm):
             Regexp(r"^[a-z0-9_]+$", message="Use only lower case letters, numbers and underscores"),
         ],
     )
+
+
+ROLE_CHOICES = [
+    SelectChoice("programme_manager", "Programme manager"),
+    SelectChoice("evaluator", "Evaluator"),
+    SelectChoice("viewer", "Viewer"),
+    SelectChoice("admin", "Administrator"),
+]
+
+
+class UserForm(FlaskForm):
+    """A staff account: its role, its programmes and whether it may sign in."""
+
+    role = RadioField("Role", choices=ROLE_CHOICES, validators=[InputRequired("Choose a role")])
+    programmes = SelectMultipleField(
+        "Programmes they may see",
+        description="Administrators see every programme.",
+        coerce=int,
+        validate_choice=False,  # checked against the database, with a message naming the number
+    )
+    is_active = BooleanField("Can sign in")
+    new_password = StringField(
+        "New password (optional)",
+        description="Leave empty to keep their password. At least 10 characters.",
+        validators=[Optional(), Length(max=200)],
+    )
+
+
+class NewUserForm(UserForm):
+    email = StringField(
+        "Email address",
+        validators=[
+            InputRequired("Enter the email address"),
+            Email("Enter an email address in the correct format, like name@example.org"),
+            Length(max=320),
+        ],
+    )
+    password = StringField(
+        "First password",
+        description="At least 10 characters. Give it to them in person or by phone, not by email; "
+        "they can be given a new one here later.",
+        validators=[InputRequired("Enter a first password"), Length(max=200)],
+    )
+
+
+class AuditSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search (GET) changes nothing
+
+    q = StringField("Who or what", validators=[Optional(), Length(max=200)])
+    action = SelectField("Action", validators=[Optional()])
+    since = DateField("From (day)", validators=[Optional()])
+    until = DateField("To (day)", validators=[Optional()])

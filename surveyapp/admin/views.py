@@ -22,7 +22,7 @@ from flask import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from surveyapp import catalogue, dashboard, results, scoring
+from surveyapp import access, audit, catalogue, dashboard, results, scoring
 from surveyapp.admin.forms import (
     CohortConfirmForm,
     CohortUploadForm,
@@ -34,7 +34,7 @@ from surveyapp.admin.forms import (
     TemplateForm,
     WaveForm,
 )
-from surveyapp.auth import login_required, role_required
+from surveyapp.auth import login_required
 from surveyapp.db import get_session
 from surveyapp.exports import FORMATS, LAYOUTS, ExportTooLarge, export_wave
 from surveyapp.mail import mailer_from_config, message_id_for
@@ -56,6 +56,12 @@ from surveyapp.web.context import get_catalogue, get_questionnaire, now, version
 from surveyapp.web.filters import local_time
 from surveyapp.web.forms import ActionForm
 from surveyapp.web.htmx import render_page_or_fragment, wants_fragment
+from surveyapp.web.permissions import (
+    participant_or_404,
+    programme_or_404,
+    requires,
+    wave_or_404,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 logger = logging.getLogger(__name__)
@@ -63,6 +69,20 @@ logger = logging.getLogger(__name__)
 #: Preview answers live in the signed session cookie, never in the database;
 #: long texts are cut so the cookie stays under the browsers' 4 KB limit.
 PREVIEW_TEXT_LIMIT = 200
+
+
+def _audit(action: str, summary: str, *, programme_id=None, kind="", number="") -> None:
+    """Add an entry to the audit trail, committed with the change it describes."""
+    audit.record(
+        get_session(),
+        action=action,
+        summary=summary,
+        actor=g.user,
+        programme_id=programme_id,
+        object_type=kind,
+        object_id=number,
+        now=now(),
+    )
 
 
 @bp.get("/")
@@ -73,7 +93,7 @@ def index():
 
 
 @bp.get("/questionnaires")
-@login_required
+@requires("see_questionnaires")
 def questionnaire_list():
     """List every questionnaire file with its state and stored version."""
     loaded = get_catalogue()
@@ -87,7 +107,7 @@ def questionnaire_list():
 
 
 @bp.post("/questionnaires/load")
-@role_required("programme_manager")
+@requires("load_questionnaires")
 def questionnaires_load():
     """Check the files again and store a version of every changed one."""
     if not ActionForm().validate_on_submit():
@@ -95,16 +115,16 @@ def questionnaires_load():
     db = get_session()
     loaded = get_catalogue()
     stored = catalogue.store_versions(db, loaded, now=now(), user=g.user)
-    db.commit()
     new = [item for item in stored if item.is_new]
     broken = [result for result in loaded.results if result.errors]
     for item in new:
-        logger.info(
-            "Questionnaire %s version %s loaded by user %s",
-            item.key,
-            item.version.number,
-            g.user.id,
+        _audit(
+            "questionnaire.load",
+            f"{item.key} version {item.version.number} loaded",
+            kind="questionnaire version",
+            number=item.version.id,
         )
+    db.commit()
     message = f"Files checked. {len(new)} new version(s) stored"
     if broken:
         message += f"; {len(broken)} file(s) not loaded because of errors"
@@ -113,7 +133,7 @@ def questionnaires_load():
 
 
 @bp.get("/questionnaires/<key>")
-@login_required
+@requires("see_questionnaires")
 def questionnaire_detail(key: str):
     """Show one questionnaire: its problems, its outline and the history of its versions."""
     result = get_catalogue().result(key) or abort(404)
@@ -138,7 +158,7 @@ def questionnaire_detail(key: str):
 
 
 @bp.get("/questionnaires/<key>/versions/<int:number>")
-@login_required
+@requires("see_questionnaires")
 def version_detail(key: str, number: int):
     """Show (or download with ?download=1) the exact text of one stored version."""
     versions = {version.number: version for version in catalogue.versions_of(get_session(), key)}
@@ -170,7 +190,7 @@ def _keep_preview_answers(key: str, answers: dict) -> None:
 
 
 @bp.get("/questionnaires/<key>/preview")
-@login_required
+@requires("see_questionnaires")
 def preview_start(key: str):
     """Show the start page of a questionnaire as a participant would see it."""
     questionnaire = get_questionnaire(key)
@@ -181,7 +201,7 @@ def preview_start(key: str):
 
 
 @bp.post("/questionnaires/<key>/preview/start-again")
-@login_required
+@requires("see_questionnaires")
 def preview_restart(key: str):
     """Forget the preview answers and go to the first page."""
     get_questionnaire(key)
@@ -192,7 +212,7 @@ def preview_restart(key: str):
 
 
 @bp.route("/questionnaires/<key>/preview/<page_id>", methods=["GET", "POST"])
-@login_required
+@requires("see_questionnaires")
 def preview_page(key: str, page_id: str):
     """Show one page exactly as a participant sees it; check answers but store nothing."""
     questionnaire = get_questionnaire(key)
@@ -249,7 +269,7 @@ def _typed(page, posted: dict, answers: dict) -> dict:
 
 
 @bp.get("/questionnaires/<key>/preview/check-answers")
-@login_required
+@requires("see_questionnaires")
 def preview_check(key: str):
     """List the preview answers with Change links, as "Check your answers" will."""
     questionnaire = get_questionnaire(key)
@@ -265,16 +285,12 @@ def preview_check(key: str):
 # -- programmes and cohorts --------------------------------------------------------------
 
 
-def _programme(programme_id: int) -> Programme:
-    return get_session().get(Programme, programme_id) or abort(404)
-
-
 @bp.get("/programmes")
-@login_required
+@requires("see_programmes")
 def programme_list():
     """List the programmes with their cohorts and waves."""
     db = get_session()
-    programmes = db.scalars(select(Programme).order_by(Programme.name)).all()
+    programmes = db.scalars(access.visible_programmes(g.user).order_by(Programme.name)).all()
     sizes = dict(
         db.execute(
             select(Participant.programme_id, func.count(Participant.id)).group_by(
@@ -302,7 +318,7 @@ def _fill_programme(programme: Programme, form: ProgrammeForm) -> bool:
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_programmes")
 def programme_new():
     """Create a programme."""
     form = ProgrammeForm()
@@ -310,8 +326,16 @@ def programme_new():
     if form.validate_on_submit() and _fill_programme(programme, form):
         db = get_session()
         db.add(programme)
+        db.flush()
+        access.add_member(db, g.user, programme)
+        _audit(
+            "programme.create",
+            f"Programme “{programme.name}” created",
+            programme_id=programme.id,
+            kind="programme",
+            number=programme.id,
+        )
         db.commit()
-        logger.info("Programme %s created by user %s", programme.id, g.user.id)
         flash(f"Programme “{programme.name}” created. Now load its cohort.")
         return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
     status = 422 if form.errors else 200
@@ -319,14 +343,20 @@ def programme_new():
 
 
 @bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_programmes")
 def programme_edit(programme_id: int):
     """Change a programme's name, who runs it, its description or its reporting threshold."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     form = ProgrammeForm(obj=programme)
     if form.validate_on_submit() and _fill_programme(programme, form):
+        _audit(
+            "programme.change",
+            f"Details of programme “{programme.name}” changed",
+            programme_id=programme.id,
+            kind="programme",
+            number=programme.id,
+        )
         get_session().commit()
-        logger.info("Programme %s changed by user %s", programme.id, g.user.id)
         flash("Programme details saved.")
         return redirect(url_for(".programme_detail", programme_id=programme.id), code=303)
     status = 422 if form.errors else 200
@@ -334,10 +364,10 @@ def programme_edit(programme_id: int):
 
 
 @bp.get("/programmes/<int:programme_id>")
-@login_required
+@requires("see_programmes")
 def programme_detail(programme_id: int):
     """Show a programme: its cohort, its waves side by side and retention from the first."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     db = get_session()
     size = db.scalar(
         select(func.count(Participant.id)).where(Participant.programme_id == programme.id)
@@ -351,10 +381,10 @@ def programme_detail(programme_id: int):
 
 
 @bp.route("/programmes/<int:programme_id>/cohort", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_cohort")
 def cohort_upload(programme_id: int):
     """Check a cohort file and show every bad row before anything is saved."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     form = CohortUploadForm()
     parsed = content = None
     if form.validate_on_submit():
@@ -372,10 +402,10 @@ def cohort_upload(programme_id: int):
 
 
 @bp.post("/programmes/<int:programme_id>/cohort/import")
-@role_required("programme_manager")
+@requires("manage_cohort")
 def cohort_import(programme_id: int):
     """Import the previewed file: add new people, update known ones by ID number."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     form = CohortConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -390,8 +420,15 @@ def cohort_import(programme_id: int):
     db = get_session()
     result = roster.import_cohort(db, programme, parsed, now=now())
     invited = sum(waves.invite_audience(db, wave) for wave in programme.waves if _is_running(wave))
+    _audit(
+        "cohort.import",
+        f"Cohort file imported: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {len(parsed.problems)} rows left out, {invited} invited",
+        programme_id=programme.id,
+        kind="programme",
+        number=programme.id,
+    )
     db.commit()
-    logger.info("Cohort of programme %s imported by user %s", programme.id, g.user.id)
     message = (
         f"Cohort imported: {result.added} added, {result.updated} updated, "
         f"{result.unchanged} unchanged"
@@ -409,10 +446,10 @@ def _is_running(wave: Wave) -> bool:
 
 
 @bp.get("/programmes/<int:programme_id>/participants")
-@role_required("programme_manager")
+@requires("manage_cohort")
 def participant_list(programme_id: int):
     """List the cohort with search, filters and paging."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     db = get_session()
     filters = {
         key: request.args.get(key, "").strip() for key in ("q", "team", "region", "role", "status")
@@ -439,28 +476,32 @@ def participant_list(programme_id: int):
     )
 
 
-def _participant(programme_id: int, participant_id: int) -> Participant:
-    participant = get_session().get(Participant, participant_id)
-    if participant is None or participant.programme_id != programme_id:
-        abort(404)
-    return participant
-
-
 @bp.route(
     "/programmes/<int:programme_id>/participants/<int:participant_id>", methods=["GET", "POST"]
 )
-@role_required("programme_manager")
+@requires("manage_cohort")
 def participant_edit(programme_id: int, participant_id: int):
     """Change a person's details."""
-    participant = _participant(programme_id, participant_id)
+    participant = participant_or_404(programme_id, participant_id)
     form = ParticipantForm(obj=participant)
     if form.validate_on_submit():
+        changed = []
         for field in ("name", "email", "team", "organisation", "region", "role"):
             value = " ".join(getattr(form, field).data.split())
-            setattr(participant, field, value.lower() if field == "email" else value)
+            value = value.lower() if field == "email" else value
+            if getattr(participant, field) != value:
+                changed.append(field)
+                setattr(participant, field, value)
         participant.updated_at = now()
+        _audit(
+            "participant.change",
+            f"Participant {participant.id_number}: "
+            + (", ".join(changed) + " changed" if changed else "saved unchanged"),
+            programme_id=programme_id,
+            kind="participant",
+            number=participant.id,
+        )
         get_session().commit()
-        logger.info("Participant %s edited by user %s", participant.id, g.user.id)
         flash(f"Details of {participant.name} saved.")
         return redirect(url_for(".participant_list", programme_id=programme_id), code=303)
     status = 422 if form.errors else 200
@@ -475,15 +516,21 @@ def participant_edit(programme_id: int, participant_id: int):
 
 
 @bp.post("/programmes/<int:programme_id>/participants/<int:participant_id>/withdraw")
-@role_required("programme_manager")
+@requires("manage_cohort")
 def participant_withdraw(programme_id: int, participant_id: int):
     """Withdraw a person: their answers stay, their links and reminders stop."""
-    participant = _participant(programme_id, participant_id)
+    participant = participant_or_404(programme_id, participant_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     roster.withdraw(get_session(), participant, now=now())
+    _audit(
+        "participant.withdraw",
+        f"Participant {participant.id_number} withdrawn",
+        programme_id=programme_id,
+        kind="participant",
+        number=participant.id,
+    )
     get_session().commit()
-    logger.info("Participant %s withdrawn by user %s", participant.id, g.user.id)
     flash(f"{participant.name} is withdrawn. Their links no longer work; their answers are kept.")
     return redirect(url_for(".participant_list", programme_id=programme_id), code=303)
 
@@ -492,10 +539,10 @@ def participant_withdraw(programme_id: int, participant_id: int):
 
 
 @bp.route("/programmes/<int:programme_id>/waves/new", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_waves")
 def wave_new(programme_id: int):
     """Create a wave and invite its audience."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     db = get_session()
     form = WaveForm()
     versions = sorted(catalogue.latest_versions(db).values(), key=lambda v: v.title)
@@ -527,8 +574,14 @@ def wave_new(programme_id: int):
             db.rollback()
             form.closes_on.errors.append(str(problem))
         else:
+            _audit(
+                "wave.create",
+                f"Wave “{wave.label}” created ({wave.privacy}, {len(wave.invitations)} invited)",
+                programme_id=programme.id,
+                kind="wave",
+                number=wave.id,
+            )
             db.commit()
-            logger.info("Wave %s created by user %s", wave.id, g.user.id)
             flash(f"Wave “{wave.label}” created with {len(wave.invitations)} invitation(s).")
             return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
@@ -538,11 +591,11 @@ def wave_new(programme_id: int):
 
 
 @bp.get("/waves/<int:wave_id>")
-@role_required("programme_manager")
+@requires("manage_waves")
 def wave_detail(wave_id: int):
     """Show a wave: its counts and every invitation with its personal link."""
     db = get_session()
-    wave = db.get(Wave, wave_id) or abort(404)
+    wave = wave_or_404(wave_id)
     page_number = max(request.args.get("page", 1, type=int), 1)
     per_page = 50
     total = db.scalar(select(func.count(Invitation.id)).where(Invitation.wave_id == wave.id))
@@ -567,12 +620,13 @@ def wave_detail(wave_id: int):
 
 
 @bp.post("/waves/<int:wave_id>/invitations/<int:invitation_id>/reopen")
-@role_required("programme_manager")
+@requires("manage_waves")
 def invitation_reopen(wave_id: int, invitation_id: int):
     """Let a person change their submitted answers (identified waves only)."""
     db = get_session()
+    wave = wave_or_404(wave_id)
     invitation = db.get(Invitation, invitation_id)
-    if invitation is None or invitation.wave_id != wave_id:
+    if invitation is None or invitation.wave_id != wave.id:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -582,8 +636,14 @@ def invitation_reopen(wave_id: int, invitation_id: int):
         db.rollback()
         flash(str(problem))
     else:
+        _audit(
+            "response.reopen",
+            f"Response of {invitation.participant.id_number} to “{wave.label}” reopened",
+            programme_id=wave.programme_id,
+            kind="invitation",
+            number=invitation.id,
+        )
         db.commit()
-        logger.info("Invitation %s reopened by user %s", invitation.id, g.user.id)
         flash(f"The answers of {invitation.participant.name} are reopened on the same link.")
     return redirect(url_for(".wave_detail", wave_id=wave_id), code=303)
 
@@ -595,10 +655,6 @@ PER_PAGE = 50
 #: Messages "Send now" delivers while the administrator waits; `flask reminders send`
 #: (run by cron) delivers whatever is left.
 SEND_NOW_LIMIT = 500
-
-
-def _wave(wave_id: int) -> Wave:
-    return get_session().get(Wave, wave_id) or abort(404)
 
 
 def _zone() -> str:
@@ -619,11 +675,11 @@ def _csv_download(text: str, filename: str) -> Response:
 
 
 @bp.get("/waves/<int:wave_id>/dashboard")
-@role_required("programme_manager")
+@requires("see_dashboards")
 def wave_dashboard(wave_id: int):
     """Show a wave's response: counts against the target, by group and over time."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     counts = dashboard.wave_counts(db, wave)
     if wants_fragment():  # the counts panel refreshing itself needs nothing more
         return render_page_or_fragment(
@@ -658,11 +714,11 @@ def wave_dashboard(wave_id: int):
 
 
 @bp.get("/waves/<int:wave_id>/non-respondents")
-@role_required("programme_manager")
+@requires("manage_cohort")
 def non_respondent_list(wave_id: int):
     """List the people who have not completed, with how far they got, for follow-up."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     return render_template(
         "admin/non_respondent_list.html",
         wave=wave,
@@ -671,22 +727,29 @@ def non_respondent_list(wave_id: int):
 
 
 @bp.get("/waves/<int:wave_id>/non-respondents.csv")
-@role_required("programme_manager")
+@requires("manage_cohort")
 def non_respondent_csv(wave_id: int):
     """Download the non-respondents with their contact details, for phone calls."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     text = dashboard.non_respondents_csv(dashboard.all_non_respondents(db, wave), zone=_zone())
-    logger.info("Non-respondents of wave %s downloaded by user %s", wave.id, g.user.id)
+    _audit(
+        "export.download",
+        f"Non-respondents of “{wave.label}” downloaded (names and emails)",
+        programme_id=wave.programme_id,
+        kind="wave",
+        number=wave.id,
+    )
+    db.commit()
     return _csv_download(text, f"non-respondents-wave-{wave.id}.csv")
 
 
 @bp.get("/waves/<int:wave_id>/non-respondents/sample")
-@role_required("programme_manager")
+@requires("manage_cohort")
 def non_respondent_sample(wave_id: int):
     """Draw a reproducible random sample of non-respondents (?download=csv to download it)."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     asked = "seed" in request.args
     form = SampleForm(formdata=request.args if asked else None)
     if not asked:
@@ -696,14 +759,16 @@ def non_respondent_sample(wave_id: int):
         sample = dashboard.sample_non_respondents(
             db, wave, size=form.size.data, seed=form.seed.data, by_region=form.by_region.data
         )
-        logger.info(
-            "Sample of %s non-respondents of wave %s drawn with seed %s by user %s",
-            len(sample.people),
-            wave.id,
-            form.seed.data,
-            g.user.id,
-        )
         if request.args.get("download") == "csv":
+            _audit(
+                "export.download",
+                f"Sample of {len(sample.people)} non-respondents of “{wave.label}” downloaded "
+                f"(seed {form.seed.data})",
+                programme_id=wave.programme_id,
+                kind="wave",
+                number=wave.id,
+            )
+            db.commit()
             text = dashboard.non_respondents_csv(sample.people, zone=_zone())
             return _csv_download(text, f"sample-wave-{wave.id}-seed-{form.seed.data}.csv")
     return render_template(
@@ -739,11 +804,11 @@ def _templates_of(wave: Wave) -> list[EmailTemplate]:
 
 
 @bp.get("/waves/<int:wave_id>/reminders")
-@role_required("programme_manager")
+@requires("manage_waves")
 def reminder_plan(wave_id: int):
     """Show the wave's reminder plan: each step, when it is due, to whom, and what happened."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     # Held while the page renders, so each step finds its email without a query.
     wave_templates = _templates_of(wave)
     return render_template(
@@ -759,17 +824,17 @@ def reminder_plan(wave_id: int):
 
 
 @bp.route("/waves/<int:wave_id>/reminders/steps/new", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_waves")
 def reminder_step_new(wave_id: int):
     """Add a step to the wave's reminder plan."""
-    return _step_form(_wave(wave_id), None)
+    return _step_form(wave_or_404(wave_id), None)
 
 
 @bp.route("/waves/<int:wave_id>/reminders/steps/<int:step_id>", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_waves")
 def reminder_step_edit(wave_id: int, step_id: int):
     """Change when a step is sent, to whom and with which email."""
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     return _step_form(wave, _step(wave, step_id))
 
 
@@ -809,14 +874,14 @@ def _step_form(wave: Wave, step: ReminderStep | None):
             db.rollback()
             (form.send_on if by_date else form.days_after_opening).errors.append(str(problem))
         else:
-            db.commit()
-            logger.info(
-                "Reminder step %s of wave %s %s by user %s",
-                saved.id,
-                wave.id,
-                "added" if step is None else "changed",
-                g.user.id,
+            _audit(
+                "reminders.plan",
+                f"Step “{saved.label}” of “{wave.label}” {'added' if step is None else 'changed'}",
+                programme_id=wave.programme_id,
+                kind="reminder step",
+                number=saved.id,
             )
+            db.commit()
             flash(f"“{saved.label}” saved: due {local_time(sending.due_at(saved))}.")
             return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
@@ -825,11 +890,11 @@ def _step_form(wave: Wave, step: ReminderStep | None):
 
 
 @bp.post("/waves/<int:wave_id>/reminders/steps/<int:step_id>/delete")
-@role_required("programme_manager")
+@requires("manage_waves")
 def reminder_step_delete(wave_id: int, step_id: int):
     """Take a step that has sent nothing out of the plan."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     step = _step(wave, step_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -840,18 +905,24 @@ def reminder_step_delete(wave_id: int, step_id: int):
         db.rollback()
         flash(str(problem))
     else:
+        _audit(
+            "reminders.plan",
+            f"Step “{label}” of “{wave.label}” taken out of the plan",
+            programme_id=wave.programme_id,
+            kind="reminder step",
+            number=step_id,
+        )
         db.commit()
-        logger.info("Reminder step %s of wave %s deleted by user %s", step_id, wave.id, g.user.id)
         flash(f"“{label}” is no longer in the plan.")
     return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
 
 
 @bp.route("/waves/<int:wave_id>/reminders/steps/<int:step_id>/send", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_waves")
 def reminder_send(wave_id: int, step_id: int):
     """Show exactly who a step would go to now and what they would get; send on confirm."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     step = _step(wave, step_id)
     form = ActionForm()
     problem = dashboard.send_problem(wave, now())
@@ -885,14 +956,14 @@ def reminder_send(wave_id: int, step_id: int):
 def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
     db = get_session()
     queued = sending.queue_step(db, step, now=now(), settings=settings)
-    db.commit()  # the sender works in its own sessions, and SQLite allows one writer
-    logger.info(
-        "Reminder step %s of wave %s sent now by user %s: %s message(s) queued",
-        step.id,
-        wave.id,
-        g.user.id,
-        queued,
+    _audit(
+        "reminders.send",
+        f"“{step.label}” of “{wave.label}” sent now: {queued} message(s) queued",
+        programme_id=wave.programme_id,
+        kind="reminder step",
+        number=step.id,
     )
+    db.commit()  # the sender works in its own sessions, and SQLite allows one writer
     try:
         mailer = mailer_from_config(current_app.config)
     except ValueError as error:
@@ -925,11 +996,11 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
 
 
 @bp.get("/waves/<int:wave_id>/reminders/emails")
-@role_required("programme_manager")
+@requires("manage_waves")
 def template_list(wave_id: int):
     """List the wave's emails and the steps that use each."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     wave_templates = _templates_of(wave)
     used: dict[int, list[str]] = {}
     for step in sending.steps_of(db, wave):
@@ -970,11 +1041,11 @@ def _template_page(wave: Wave, template: EmailTemplate | None, form: TemplateFor
 
 
 @bp.route("/waves/<int:wave_id>/reminders/emails/new", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_waves")
 def template_new(wave_id: int):
     """Write a new email for the wave's plan."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     form = NewTemplateForm()
     people = dashboard.preview_people(db, wave)
     form.set_choices(people)
@@ -997,8 +1068,15 @@ def template_new(wave_id: int):
                 updated_at=now(),
             )
             db.add(template)
+            db.flush()
+            _audit(
+                "reminders.plan",
+                f"Email “{template.name}” of “{wave.label}” added",
+                programme_id=wave.programme_id,
+                kind="email template",
+                number=template.id,
+            )
             db.commit()
-            logger.info("Email %s of wave %s added by user %s", template.id, wave.id, g.user.id)
             flash(f"Email “{template.name}” saved. Choose it for a step of the plan.")
             return redirect(url_for(".template_list", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
@@ -1007,11 +1085,11 @@ def template_new(wave_id: int):
 
 
 @bp.route("/waves/<int:wave_id>/reminders/emails/<int:template_id>", methods=["GET", "POST"])
-@role_required("programme_manager")
+@requires("manage_waves")
 def template_edit(wave_id: int, template_id: int):
     """Edit an email's subject and text, with a preview for a chosen person."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     template = _template(wave, template_id)
     form = TemplateForm(obj=template)
     people = dashboard.preview_people(db, wave)
@@ -1023,8 +1101,14 @@ def template_edit(wave_id: int, template_id: int):
             template.subject = form.subject.data.strip()
             template.body = form.body.data
             template.updated_at = now()
+            _audit(
+                "reminders.plan",
+                f"Email “{template.name}” of “{wave.label}” changed",
+                programme_id=wave.programme_id,
+                kind="email template",
+                number=template.id,
+            )
             db.commit()
-            logger.info("Email %s of wave %s changed by user %s", template.id, wave.id, g.user.id)
             flash(f"Email “{template.name}” saved.")
             return redirect(url_for(".template_list", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
@@ -1034,11 +1118,11 @@ def template_edit(wave_id: int, template_id: int):
 
 @bp.post("/waves/<int:wave_id>/reminders/emails/preview", defaults={"template_id": None})
 @bp.post("/waves/<int:wave_id>/reminders/emails/<int:template_id>/preview")
-@role_required("programme_manager")
+@requires("manage_waves")
 def template_preview(wave_id: int, template_id: int | None):
     """Render the email as typed for the chosen person; nothing is saved."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     template = _template(wave, template_id) if template_id is not None else None
     form = TemplateForm() if template is not None else NewTemplateForm()
     people = dashboard.preview_people(db, wave)
@@ -1053,11 +1137,11 @@ def template_preview(wave_id: int, template_id: int | None):
 
 
 @bp.get("/waves/<int:wave_id>/outbox")
-@role_required("programme_manager")
+@requires("manage_waves")
 def outbox_list(wave_id: int):
     """List the wave's messages with their state, newest first; ?state= narrows the list."""
     db = get_session()
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     state = request.args.get("state", "")
     state = state if state in dashboard.MESSAGE_STATES else ""
     return render_template(
@@ -1071,10 +1155,10 @@ def outbox_list(wave_id: int):
 
 
 @bp.get("/waves/<int:wave_id>/outbox/<int:message_id>")
-@role_required("programme_manager")
+@requires("manage_waves")
 def message_detail(wave_id: int, message_id: int):
     """Show one message in full, as it was (or will be) sent, with its delivery record."""
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     message = get_session().get(Message, message_id)
     if message is None or message.wave_id != wave.id:
         abort(404)
@@ -1090,13 +1174,6 @@ def message_detail(wave_id: int, message_id: int):
 
 # -- results, for the evaluator ----------------------------------------------------------
 
-#: Who may see unsuppressed results and exports (administrators always may).
-FULL_DATA_ROLES = ("programme_manager",)
-
-
-def _may_see_full_data() -> bool:
-    return g.user.role == "admin" or g.user.role in FULL_DATA_ROLES
-
 
 def _for_evaluator() -> bool:
     """Suppress small groups unless someone allowed to asked for the full data.
@@ -1104,11 +1181,11 @@ def _for_evaluator() -> bool:
     An evaluator asking for full data still gets suppressed results: the
     reporting threshold is not theirs to lift.
     """
-    return not (request.args.get("full") == "1" and _may_see_full_data())
+    return not (request.args.get("full") == "1" and access.can(g.user, "see_small_groups"))
 
 
 def _wave_results(wave_id: int):
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     return wave, version_questionnaire(wave.questionnaire_version)
 
 
@@ -1117,7 +1194,7 @@ def _has_culture_items(questionnaire) -> bool:
 
 
 @bp.get("/waves/<int:wave_id>/results")
-@role_required("programme_manager", "evaluator")
+@requires("see_results")
 def results_scales(wave_id: int):
     """Show a wave's scale scores: n, mean, sd and median, overall and by a group field."""
     wave, questionnaire = _wave_results(wave_id)
@@ -1139,7 +1216,7 @@ def results_scales(wave_id: int):
         breakdowns=dashboard.BREAKDOWNS,
         tables=results.scale_tables(summary.to_dict("records")),
         for_evaluator=for_evaluator,
-        may_see_full_data=_may_see_full_data(),
+        may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,
         formats=FORMATS,
         layouts=LAYOUTS,
@@ -1148,10 +1225,10 @@ def results_scales(wave_id: int):
 
 
 @bp.get("/waves/<int:wave_id>/export")
-@role_required("programme_manager", "evaluator")
+@requires("see_results")
 def results_export(wave_id: int):
     """Download a wave's answers as CSV, Excel or SPSS, suppressed unless allowed otherwise."""
-    wave = _wave(wave_id)
+    wave = wave_or_404(wave_id)
     file_format = request.args.get("format", "csv")
     layout = request.args.get("layout", "wide")
     if file_format not in FORMATS or layout not in LAYOUTS:
@@ -1172,14 +1249,15 @@ def results_export(wave_id: int):
     except ValueError as problem:  # the codebook as SPSS, which has no rows to label
         flash(str(problem))
         return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
-    logger.info(
-        "Wave %s exported (%s, %s, %s) by user %s",
-        wave.id,
-        file_format,
-        layout,
-        "suppressed" if for_evaluator else "full data",
-        g.user.id,
+    _audit(
+        "export.download",
+        f"“{wave.label}” exported as {file_format}, {layout}, "
+        + ("small groups hidden" if for_evaluator else "full data"),
+        programme_id=wave.programme_id,
+        kind="wave",
+        number=wave.id,
     )
+    get_session().commit()
     return Response(
         exported.content,
         content_type=exported.mimetype,  # already carries its charset
@@ -1188,7 +1266,7 @@ def results_export(wave_id: int):
 
 
 @bp.get("/waves/<int:wave_id>/results/culture")
-@role_required("programme_manager", "evaluator")
+@requires("see_results")
 def results_culture(wave_id: int):
     """Show a team's culture profile against the whole organisation, as a chart and a table."""
     wave, questionnaire = _wave_results(wave_id)
@@ -1221,7 +1299,6 @@ def results_culture(wave_id: int):
     if request.args.get("download") == "svg":
         if chart is None:
             abort(404)
-        logger.info("Culture chart of wave %s downloaded by user %s", wave.id, g.user.id)
         svg = render_template("admin/_culture_chart.html", chart=chart, standalone=True)
         return Response(
             svg,
@@ -1238,7 +1315,7 @@ def results_culture(wave_id: int):
         chart=chart,
         leaning=leaning,
         for_evaluator=for_evaluator,
-        may_see_full_data=_may_see_full_data(),
+        may_see_full_data=access.can(g.user, "see_small_groups"),
         number=results.number,
     )
 
@@ -1263,10 +1340,10 @@ def _programme_wave(programme: Programme, name: str, default: Wave | None) -> Wa
 
 
 @bp.get("/programmes/<int:programme_id>/change")
-@role_required("programme_manager", "evaluator")
+@requires("see_results")
 def results_change(programme_id: int):
     """Show the change in each scale for the people who answered two waves."""
-    programme = _programme(programme_id)
+    programme = programme_or_404(programme_id)
     identified = sorted(
         (wave for wave in programme.waves if not wave.is_anonymous),
         key=lambda wave: (wave.opens_at, wave.id),
@@ -1306,13 +1383,13 @@ def results_change(programme_id: int):
         tables=tables,
         problem=problem,
         for_evaluator=for_evaluator,
-        may_see_full_data=_may_see_full_data(),
+        may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=programme.reporting_threshold,
     )
 
 
 @bp.get("/waves/<int:wave_id>/results/items")
-@role_required("programme_manager", "evaluator")
+@requires("see_results")
 def results_items(wave_id: int):
     """Show the distribution of answers to each closed item, one section per questionnaire page."""
     wave, questionnaire = _wave_results(wave_id)
@@ -1349,6 +1426,15 @@ def results_items(wave_id: int):
         wave=wave,
         sections=sections,
         for_evaluator=for_evaluator,
-        may_see_full_data=_may_see_full_data(),
+        may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,
     )
+
+
+@bp.record_once
+def _register_the_rest(state) -> None:
+    from surveyapp.admin import staff
+    from surveyapp.web import permissions
+
+    permissions.init_app(state.app)
+    state.app.register_blueprint(staff.bp)

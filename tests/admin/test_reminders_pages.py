@@ -360,12 +360,17 @@ def test_objects_of_another_wave_answer_404(client, auth, session):
     assert session.scalar(select(func.count(ReminderStep.id))) == 8
 
 
-def test_reminder_pages_need_a_programme_manager(client, auth, session):
+def test_reminder_pages_need_a_programme_manager_and_a_viewer_sees_only_the_dashboard(
+    client, auth, session
+):
     wave = _wave(session)
     auth.login(email="viewer@example.org", role="viewer")
 
-    for url in ("reminders", "reminders/emails", "outbox", "dashboard", "non-respondents"):
+    for url in ("reminders", "reminders/emails", "outbox", "non-respondents"):
         assert client.get(f"/admin/waves/{wave.id}/{url}").status_code == 403
+    dashboard = client.get(f"/admin/waves/{wave.id}/dashboard")
+    assert dashboard.status_code == 200
+    assert "Non-respondents" not in dashboard.text  # no link to names the viewer cannot open
 
 
 @pytest.fixture

@@ -1,0 +1,213 @@
+"""Administrators' pages: staff accounts and their access, and the audit log."""
+
+from datetime import time, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+
+from surveyapp import access, accounts, audit
+from surveyapp.admin.forms import AuditSearchForm, NewUserForm, UserForm
+from surveyapp.db import get_session
+from surveyapp.models import AuditEvent, Programme, User
+from surveyapp.timezones import to_utc
+from surveyapp.web.context import now
+from surveyapp.web.permissions import requires
+
+bp = Blueprint("staff", __name__, url_prefix="/admin")
+
+
+def _programme_choices(form: UserForm) -> list[Programme]:
+    programmes = get_session().scalars(select(Programme).order_by(Programme.name)).all()
+    form.programmes.choices = [(programme.id, programme.name) for programme in programmes]
+    return programmes
+
+
+@bp.get("/users")
+@requires("manage_users")
+def user_list():
+    """List the staff accounts with their role and programmes."""
+    db = get_session()
+    users = db.scalars(select(User).order_by(User.email)).all()
+    members = {
+        user.id: sorted(
+            db.scalars(access.visible_programmes(user).with_only_columns(Programme.name)).all()
+        )
+        for user in users
+        if not access.sees_every_programme(user)
+    }
+    return render_template("admin/user_list.html", users=users, members=members)
+
+
+def _save_access(user: User, form: UserForm, *, creating: bool) -> str | None:
+    """Apply role, programmes and sign-in from the form; the audit summary, or None if refused."""
+    db = get_session()
+    me = g.user
+    changes = []
+    if user.id == me.id and (form.role.data != user.role or not form.is_active.data):
+        form.role.errors.append("You cannot change your own role or stop yourself signing in")
+        return None
+    if user.role != form.role.data:
+        if not creating:
+            changes.append(f"role {user.role} → {form.role.data}")
+        user.role = form.role.data
+    if user.is_active != bool(form.is_active.data):
+        changes.append("can sign in" if form.is_active.data else "can no longer sign in")
+        user.is_active = bool(form.is_active.data)
+    try:
+        added, removed = access.set_membership(db, user, set(form.programmes.data or []))
+    except access.AccessProblem as problem:
+        form.programmes.errors.append(str(problem))
+        return None
+    names = dict(db.execute(select(Programme.id, Programme.name)).all())
+    changes += [f"may see {names[number]}" for number in sorted(added)]
+    changes += [f"may no longer see {names[number]}" for number in sorted(removed)]
+    if form.new_password.data:
+        try:
+            accounts.set_password(db, user, form.new_password.data)
+        except accounts.AccountProblem as problem:
+            form.new_password.errors.append(str(problem))
+            return None
+        changes.append("password set")
+    return "; ".join(changes)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires("manage_users")
+def user_new():
+    """Create a staff account with a role and the programmes it may see."""
+    form = NewUserForm()
+    if request.method == "GET":
+        form.is_active.data = True
+    _programme_choices(form)
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = accounts.create_user(
+                db,
+                email=form.email.data,
+                password=form.password.data,
+                role=form.role.data,
+                now=now(),
+            )
+        except accounts.AccountProblem as problem:
+            field = form.password if "password" in str(problem) else form.email
+            field.errors.append(str(problem))
+        else:
+            form.new_password.data = ""
+            summary = _save_access(user, form, creating=True)
+            if summary is not None:
+                audit.record(
+                    db,
+                    action="user.create",
+                    summary=f"Created {user.email} as {access.ROLE_NAMES[user.role]}"
+                    + (f"; {summary}" if summary else ""),
+                    actor=g.user,
+                    object_type="user",
+                    object_id=user.id,
+                    now=now(),
+                )
+                db.commit()
+                flash(f"Account created for {user.email}.")
+                return redirect(url_for(".user_list"), code=303)
+            db.rollback()
+    status = 422 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires("manage_users")
+def user_edit(user_id: int):
+    """Change a staff account's role, programmes, sign-in or password."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = UserForm(obj=user)
+    if request.method == "GET":
+        form.programmes.data = sorted(access.member_programme_ids(db, user))
+    _programme_choices(form)
+    if form.validate_on_submit():
+        summary = _save_access(user, form, creating=False)
+        if summary is not None:
+            if summary:
+                audit.record(
+                    db,
+                    action="user.change",
+                    summary=f"{user.email}: {summary}",
+                    actor=g.user,
+                    object_type="user",
+                    object_id=user.id,
+                    now=now(),
+                )
+            db.commit()
+            flash(f"Changes to {user.email} saved." if summary else "Nothing was changed.")
+            return redirect(url_for(".user_list"), code=303)
+        db.rollback()
+    status = 422 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
+
+
+def _audit_filters(form: AuditSearchForm) -> audit.Filters:
+    zone = current_app.config["STUDY_TIMEZONE"]
+    since = to_utc(form.since.data, time(0, 0), zone) if form.since.data else None
+    until = (
+        to_utc(form.until.data + timedelta(days=1), time(0, 0), zone) if form.until.data else None
+    )
+    return audit.Filters(
+        text=(form.q.data or "").strip(),
+        action=form.action.data if form.action.data in audit.ACTIONS else "",
+        programme_id=request.args.get("programme", type=int),
+        since=since,
+        until=until,
+    )
+
+
+def _audit_form() -> AuditSearchForm:
+    form = AuditSearchForm(request.args)
+    form.action.choices = [("", "Any action")] + list(audit.ACTIONS.items())
+    return form
+
+
+@bp.get("/audit")
+@requires("read_audit_log")
+def audit_log():
+    """Search the audit log, newest first, 50 to a page."""
+    form = _audit_form()
+    form.validate()
+    db = get_session()
+    found = audit.search(db, _audit_filters(form), page=request.args.get("page", 1, type=int))
+    total_ever = db.scalar(select(func.count(AuditEvent.id)))
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "admin/audit_log.html",
+        form=form,
+        found=found,
+        args=args,
+        actions=audit.ACTIONS,
+        total_ever=total_ever,
+    )
+
+
+@bp.get("/audit.csv")
+@requires("read_audit_log")
+def audit_csv():
+    """Download the events the search finds, oldest first."""
+    form = _audit_form()
+    form.validate()
+    stamp = now().strftime("%Y%m%d-%H%M")
+    return Response(
+        "\ufeff" + audit.as_csv(get_session(), _audit_filters(form)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-log-{stamp}.csv"'},
+    )
