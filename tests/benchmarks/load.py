@@ -62,8 +62,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveyapp import PROJECT_ROOT, accounts, catalogue
-from surveyapp import models as surveyapp_models
+from surveyapp import PROJECT_ROOT, access, accounts, catalogue
 from surveyapp.cli import alembic_config
 from surveyapp.clock import utcnow
 from surveyapp.dashboard import save_step
@@ -207,10 +206,7 @@ def prepare(url: str, participants: int) -> Setup:
             evaluator = accounts.create_user(
                 session, email=EVALUATOR_EMAIL, password=PASSWORD, role="evaluator", now=now
             )
-            # Access per programme: an evaluator sees the programmes they are a member of.
-            member = getattr(surveyapp_models, "ProgrammeMember", None)
-            if member is not None:
-                session.add(member(programme_id=programme.id, user_id=evaluator.id))
+            access.add_member(session, evaluator, programme)  # evaluators see their programmes
             session.commit()
             people = [
                 (invitation.participant.id_number, invitation.token)
@@ -393,26 +389,39 @@ def administrator(port, wave_id: int, plan: list[tuple[float, int, str]], log: L
     pending = sorted(plan)
     try:
         sign_in(browser, ADMIN_EMAIL, log)
-        while not stop.is_set():
-            if pending and time.perf_counter() >= pending[0][0]:
-                _, step_id, label = pending.pop(0)
-                base = f"/admin/waves/{wave_id}/reminders"
-                log.timed(browser, "reminder plan", "GET", base, 200)
-                send = f"{base}/steps/{step_id}/send"
-                _, preview = log.timed(browser, "send preview", "GET", send, 200)
-                body = b"csrf_token=" + csrf_of(preview, send)
-                location, _ = log.timed(browser, "send now", "POST", send, 303, body)
-                _, after = log.timed(browser, "reminder plan", "GET", location, 200)
-                said = after.decode(errors="replace")
-                start = said.find(f"“{label}”:")
-                notes.append(f"Send now “{label}”: " + said[start : said.find("<", start)].strip())
-                continue
-            log.timed(browser, "dashboard", "GET", f"/admin/waves/{wave_id}", 200)
-            stop.wait(2.0)
     except Failure as failure:
         log.fail(str(failure))
+        return
+    try:
+        while not stop.is_set():
+            try:
+                if pending and time.perf_counter() >= pending[0][0]:
+                    _, step_id, label = pending.pop(0)
+                    notes.append(f"Send now “{label}”: " + send_now(browser, wave_id, step_id, log))
+                    continue
+                log.timed(browser, "dashboard", "GET", f"/admin/waves/{wave_id}", 200)
+            except Failure as failure:
+                log.fail(str(failure))
+            # A person reading the page: the next click opens a new connection, as gunicorn
+            # closes one left idle for its keep-alive time (2 s).
+            browser.close()
+            stop.wait(2.0)
     finally:
         browser.close()
+
+
+def send_now(browser: Browser, wave_id: int, step_id: int, log: Log) -> str:
+    """Open the reminder plan, preview a step, press Send now; return what the app said."""
+    base = f"/admin/waves/{wave_id}/reminders"
+    log.timed(browser, "reminder plan", "GET", base, 200)
+    send = f"{base}/steps/{step_id}/send"
+    _, preview = log.timed(browser, "send preview", "GET", send, 200)
+    body = b"csrf_token=" + csrf_of(preview, send)
+    location, _ = log.timed(browser, "send now", "POST", send, 303, body)
+    _, after = log.timed(browser, "reminder plan", "GET", location, 200)
+    said = after.decode(errors="replace")
+    start = said.find("”:", said.find("govuk-notification-banner"))
+    return said[start + 2 : said.find("<", start)].strip() if start >= 0 else "(no message)"
 
 
 def evaluator(port, wave_id: int, log: Log, stop, pause: float) -> None:
@@ -829,6 +838,7 @@ def load(args, setup: Setup, port: int, env, mailbox: Mailbox, url: str) -> int:
     print("\n".join(figures(list(logs.values()), began, ended, finished_at)))
     errors = [(log.actor, message) for log in [*logs.values(), final_log] for message in log.errors]
     error_count = sum(log.error_count for log in [*logs.values(), final_log])
+    print(f"load average at the end (other programs included): {os.getloadavg()[0]:.1f}")
     print(f"\nerrors: {error_count}")
     for actor, message in errors[:10]:
         print(f"   {actor}: {message}")
