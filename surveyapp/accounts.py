@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from surveyapp import audit
 from surveyapp.errors import SurveyError
 from surveyapp.models import ROLES, User
 
@@ -62,18 +63,39 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.flush()
 
 
-def authenticate(session: Session, *, email: str, password: str, now: datetime) -> User | None:
-    """Return the active user whose email and password match, or None."""
+def authenticate(
+    session: Session, *, email: str, password: str, now: datetime, address: str = ""
+) -> User | None:
+    """Return the active user whose email and password match, or None.
+
+    Either way the attempt goes in the audit log (committed by the caller).
+    """
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        accepted = user is not None and user.is_active
     except (VerificationError, InvalidHashError):
-        return None
-    if user is None or not user.is_active:
+        accepted = False
+    if not accepted:
+        typed = normalise_email(email)[:320]
+        why = "an account that cannot sign in" if user and not user.is_active else "wrong details"
+        audit.record(
+            session,
+            action="sign_in_failed",
+            summary=f"Sign-in refused: {why}",
+            actor=None,
+            actor_label=typed or "(no email given)",
+            address=address,
+            now=now,
+        )
+        session.flush()
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_signed_in_at = now
+    audit.record(
+        session, action="sign_in", summary="Signed in", actor=user, address=address, now=now
+    )
     session.flush()
     return user
 

@@ -314,6 +314,7 @@ def _fill_programme(programme: Programme, form: ProgrammeForm) -> bool:
     programme.run_by = " ".join(form.run_by.data.split())
     programme.description = (form.description.data or "").strip()
     programme.reporting_threshold = form.reporting_threshold.data or 5
+    programme.contact_retention_until = form.contact_retention_until.data
     return True
 
 
@@ -611,12 +612,39 @@ def wave_detail(wave_id: int):
     return render_template(
         "admin/wave_detail.html",
         wave=wave,
+        is_open=wave.opens_at <= now() < wave.closes_at,
         counts=waves.wave_counts(db, wave),
         invitations=invitations,
         page=page_number,
         pages=max(1, -(-total // per_page)),
         form=ActionForm(),
     )
+
+
+@bp.post("/waves/<int:wave_id>/close")
+@requires("manage_waves")
+def wave_close(wave_id: int):
+    """Close a wave before its closing date: no more answers, no more reminders."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cancelled = waves.close_wave(db, wave, now=now())
+    except waves.WaveProblem as problem:
+        db.rollback()
+        flash(str(problem), "error")
+    else:
+        _audit(
+            "wave.close",
+            f"Wave “{wave.label}” closed early; {cancelled} queued message(s) cancelled",
+            programme_id=wave.programme_id,
+            kind="wave",
+            number=wave.id,
+        )
+        db.commit()
+        flash(f"“{wave.label}” is closed. Links no longer take answers.")
+    return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
 
 
 @bp.post("/waves/<int:wave_id>/invitations/<int:invitation_id>/reopen")
@@ -1128,7 +1156,9 @@ def template_preview(wave_id: int, template_id: int | None):
     people = dashboard.preview_people(db, wave)
     form.set_choices(people)
     form.validate()  # CSRFProtect has checked the token before this view runs
-    _problems_to_fields(form, templates.template_problems(form.subject.data, form.body.data))
+    _problems_to_fields(
+        form, templates.template_problems(form.subject.data or "", form.body.data or "")
+    )
     return render_page_or_fragment(
         "admin/template_edit.html" if template is not None else "admin/template_new.html",
         "admin/_template_preview.html",
@@ -1433,8 +1463,9 @@ def results_items(wave_id: int):
 
 @bp.record_once
 def _register_the_rest(state) -> None:
-    from surveyapp.admin import staff
+    from surveyapp.admin import privacy, staff
     from surveyapp.web import permissions
 
     permissions.init_app(state.app)
     state.app.register_blueprint(staff.bp)
+    state.app.register_blueprint(privacy.bp)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from surveyapp.errors import SurveyError
@@ -15,6 +15,7 @@ from surveyapp.models import (
     PRIVACY_MODES,
     DraftAnswer,
     Invitation,
+    Message,
     Participant,
     Programme,
     QuestionnaireVersion,
@@ -171,3 +172,24 @@ def reopen(session: Session, invitation: Invitation) -> None:
         session.delete(response)  # its answers go with it (cascade)
     invitation.completed_at = None
     session.flush()
+
+
+def close_wave(session: Session, wave: Wave, *, now: datetime) -> int:
+    """Close an open wave now: links stop taking answers, queued messages are cancelled.
+
+    Returns how many queued messages were cancelled.
+
+    :raises WaveProblem: when the wave has not opened yet or is already closed.
+    """
+    if wave.closes_at <= now:
+        raise WaveProblem("This wave is already closed.")
+    if wave.opens_at > now:
+        raise WaveProblem("This wave has not opened yet, so there is nothing to close.")
+    wave.closes_at = now
+    cancelled = session.execute(
+        update(Message)
+        .where(Message.wave_id == wave.id, Message.state == "queued")
+        .values(state="cancelled", last_error="Not sent: the wave was closed.")
+    ).rowcount
+    session.flush()
+    return cancelled
