@@ -157,3 +157,27 @@ def test_the_readme_prints_the_permissions_table():
     for text, allowed in access.permission_rows():
         row = "| " + " | ".join([text] + ["Yes" if yes else "No" for yes in allowed]) + " |"
         assert row in readme, row
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_offers_a_link_its_reader_may_not_follow(client, auth, two_programmes, role):
+    ours, _ = two_programmes
+    auth.login(email=f"{role}@example.org", role=role, programmes=[ours["programme_id"]])
+    seen, queue, refused = set(), ["/admin/programmes"], []
+    while queue and len(seen) < 120:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        if response.status_code in (403, 404):
+            refused.append(f"{url}: {response.status_code}")
+            continue
+        if response.mimetype != "text/html":
+            continue
+        for link in re.findall(r'href="(/admin/[^"#]*)', response.text):
+            link = link.replace("&amp;", "&")
+            if "download=" not in link and "format=" not in link and link not in seen:
+                queue.append(link)
+    assert len(seen) > 3
+    assert refused == []
