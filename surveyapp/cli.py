@@ -1,4 +1,8 @@
-"""Command-line groups: ``flask questionnaires``, ``users``, ``db`` and ``demo``."""
+"""Command-line groups: ``flask questionnaires``, ``users``, ``reminders``, ``exports``,
+``retention``, ``db`` and ``demo``.
+
+Commands that change something write it to the audit log as "command line".
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from surveyapp import accounts, catalogue
+from surveyapp import access, accounts, audit, catalogue
 from surveyapp.models import ROLES
 from surveyapp.questionnaires import LoadResult, load_file, questionnaire_files
 
@@ -20,6 +24,12 @@ users_cli = AppGroup("users", help="Manage staff accounts.")
 db_cli = AppGroup("db", help="Create or upgrade the database.")
 reminders_cli = AppGroup("reminders", help="Send invitations and reminders that are due.")
 exports_cli = AppGroup("exports", help="Write a wave's answers to a file for analysis.")
+retention_cli = AppGroup(
+    "retention", help="Remove contact details after each programme's retention date."
+)
+
+#: Who the audit log names for a command: there is no signed-in user.
+COMMAND_LINE = "command line"
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(exports_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(demo)
 
 
@@ -110,6 +121,17 @@ def questionnaires_load() -> None:
     with _session() as session:
         try:
             stored = catalogue.store_versions(session, loaded, now=_now())
+            for item in stored:
+                if item.is_new:
+                    audit.record(
+                        session,
+                        action="questionnaire.load",
+                        summary=f"{item.key} version {item.version.number} loaded",
+                        actor_label=COMMAND_LINE,
+                        object_type="questionnaire version",
+                        object_id=item.version.id,
+                        now=_now(),
+                    )
             session.commit()
         except (OperationalError, ProgrammingError) as exc:
             _no_tables(exc)
@@ -134,6 +156,15 @@ def users_create(email: str, role: str, password: str) -> None:
         try:
             user = accounts.create_user(
                 session, email=email, password=password, role=role, now=_now()
+            )
+            audit.record(
+                session,
+                action="user.create",
+                summary=f"Created {user.email} as {access.ROLE_NAMES[user.role]}",
+                actor_label=COMMAND_LINE,
+                object_type="user",
+                object_id=user.id,
+                now=_now(),
             )
             session.commit()
         except accounts.AccountProblem as exc:
@@ -187,12 +218,74 @@ def reminders_send(dry_run: bool) -> None:
         current_app.extensions["surveyapp.sessionmaker"], mailer, clock=_now, settings=settings
     )
     where = "sent by SMTP" if mailer.transport == "smtp" else "kept in the outbox (no SMTP set up)"
+    if queued or report.sent or report.failed or report.cancelled:
+        with _session() as session:
+            audit.record(
+                session,
+                action="reminders.send",
+                summary=f"Reminders run: {queued} message(s) queued, {report.sent} {where}, "
+                f"{report.failed} failed, {report.cancelled} cancelled",
+                actor_label=COMMAND_LINE,
+                now=_now(),
+            )
+            session.commit()
     click.echo(
         f"{queued} message(s) queued; {report.sent} {where}, {report.failed} failed, "
         f"{report.cancelled} cancelled."
     )
     for error in report.errors[:20]:
         click.echo(f"  failed: {error}", err=True)
+
+
+# -- retention ---------------------------------------------------------------------------
+
+
+@retention_cli.command("apply")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+def retention_apply(dry_run: bool) -> None:
+    """Remove names, emails and further columns in every programme past its retention date.
+
+    ID numbers, teams and answers are kept; emails not yet sent are cancelled. Run it
+    from cron once a day: a second run finds nothing left to do.
+    """
+    from surveyapp import privacy
+
+    zone = current_app.config["STUDY_TIMEZONE"]
+    today = privacy.study_today(_now(), zone)
+    with _session() as session:
+        try:
+            outcomes = privacy.apply_retention(
+                session, now=_now(), zone=zone, dry_run=dry_run, actor_label=COMMAND_LINE
+            )
+        except (OperationalError, ProgrammingError) as exc:
+            _no_tables(exc)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    verb = "would remove" if dry_run else "removed"
+    for outcome in outcomes:
+        until = outcome.retention_until
+        click.echo(
+            f"{outcome.programme} (retention date {until.day} {until:%B %Y}): {verb} the contact "
+            f"details of {outcome.people} participant(s); {outcome.messages_blanked} email(s) "
+            f"blanked, {outcome.messages_cancelled} unsent email(s) cancelled."
+        )
+    people = sum(outcome.people for outcome in outcomes)
+    if not outcomes:
+        click.echo(
+            f"Nothing to do on {today.day} {today:%B %Y}: no programme past its retention date "
+            "holds contact details."
+        )
+    elif dry_run:
+        click.echo(
+            f"Dry run: {len(outcomes)} programme(s), {people} participant(s). Nothing was changed."
+        )
+    else:
+        click.echo(
+            f"Done: contact details of {people} participant(s) removed in {len(outcomes)} "
+            "programme(s)."
+        )
 
 
 # -- exports ----------------------------------------------------------------------------

@@ -139,6 +139,9 @@ def _eligible_clause(step: ReminderStep):
         Invitation.completed_at.is_(None),
         Invitation.opted_out_at.is_(None),
         Participant.withdrawn_at.is_(None),
+        # Contact details removed (retention date or erasure): there is nobody to write to.
+        Participant.contact_removed_at.is_(None),
+        Participant.email != "",
     ]
     if step.audience == "not_opened":
         conditions.append(Invitation.opened_at.is_(None))
@@ -166,6 +169,8 @@ def recipients(session: Session, step: ReminderStep) -> list[Invitation]:
 def is_still_eligible(invitation: Invitation, step: ReminderStep) -> bool:
     """Check again at send time: completion, withdrawal or opt-out since queueing cancel it."""
     if invitation.is_completed or invitation.opted_out_at or invitation.participant.is_withdrawn:
+        return False
+    if not invitation.participant.has_contact_details or not invitation.participant.email:
         return False
     if step.audience == "not_opened":
         return invitation.opened_at is None
@@ -354,7 +359,7 @@ def _deliver_one(
 ) -> None:
     # Check again at send time: finishing, withdrawal or opting out since queueing cancel it.
     session.refresh(message.invitation, ["completed_at", "opted_out_at", "opened_at", "started_at"])
-    if not is_still_eligible(message.invitation, message.step):
+    if not message.to_address or not is_still_eligible(message.invitation, message.step):
         message.state, message.last_error = "cancelled", _why_cancelled(message)
         report.cancelled += 1
         return
@@ -382,6 +387,8 @@ def _why_cancelled(message: Message) -> str:
         return "Not sent: they were withdrawn."
     if invitation.opted_out_at:
         return "Not sent: they asked for no more reminders."
+    if not message.to_address or not invitation.participant.has_contact_details:
+        return "Not sent: their contact details were removed."
     return "Not sent: they no longer match who this step is for."
 
 
