@@ -326,7 +326,11 @@ def test_erasure_blanks_emails_and_cancels_what_was_not_sent(client, auth, study
     assert others and all(m.to_address and m.body for m in others)
 
 
-def test_erasure_stops_the_old_links(client, auth, study, session, app):
+def test_erasure_stops_the_old_links_and_open_sessions(client, auth, study, session, app):
+    answering = app.test_client()
+    assert answering.get(f"/r/{study.tokens['Midterm']}").status_code == 303
+    assert answering.get("/r/").status_code == 200
+
     _erase(client, auth, study)
 
     session.expire_all()
@@ -336,6 +340,7 @@ def test_erasure_stops_the_old_links(client, auth, study, session, app):
     assert len(new_tokens) == 3 and not new_tokens & set(study.tokens.values())
     for token in study.tokens.values():
         assert app.test_client().get(f"/r/{token}").status_code == 404
+    assert answering.get("/r/").status_code == 404
 
 
 def test_erasure_keeps_the_dashboard_counts(client, auth, study, session):
