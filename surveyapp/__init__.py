@@ -30,9 +30,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         QUESTIONNAIRE_DIR=str(PROJECT_ROOT / "questionnaires"),  # the definition files
         CLOCK=utcnow,  # tests pass a function returning a fixed time
         STUDY_TIMEZONE="Europe/London",  # display only; storage is UTC
-        SESSION_COOKIE_SECURE=False,  # set SURVEYAPP_SESSION_COOKIE_SECURE=true behind HTTPS
+        # Cookies only over HTTPS; None: on, unless developing (debug, tests, `flask run`).
+        SESSION_COOKIE_SECURE=None,
+        SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        STAFF_IDLE_MINUTES=30,  # a staff member doing nothing this long is signed out
+        STAFF_IDLE_WARNING_SECONDS=120,  # ...after a warning this long before, on admin pages
+        PROXY_FIX=0,  # proxies in front whose X-Forwarded-* headers to believe; 0: none
+        # Rate-limit counts; memory:// is per process, so with several gunicorn workers
+        # use a shared store, for example redis://localhost:6379 (pip install 'limits[redis]').
+        RATELIMIT_STORAGE_URI="memory://",
+        LIMIT_SIGN_IN_PER_ACCOUNT="10 per 15 minutes",  # failed sign-ins naming one email
+        LIMIT_SIGN_IN_PER_ADDRESS="30 per 15 minutes",  # failed sign-ins from one IP address
+        LIMIT_LINKS_PER_ADDRESS="20 per 10 minutes",  # unknown personal links from one IP address
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # uploads and posts
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         BASE_URL="http://127.0.0.1:5000",  # the public address, for links in emails
@@ -51,17 +62,26 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _ensure_secret_key(app)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not _developing(app)
 
     from surveyapp import cli, db
-    from surveyapp.web import errors, filters
+    from surveyapp.web import errors, filters, security
 
+    security.init_app(app)  # first, so that its request timer starts before anything else
     db.init_app(app)
     csrf.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    security.init_limits(app)
     cli.init_app(app)
     return app
+
+
+def _developing(app: Flask) -> bool:
+    """True in debug or test mode, or when run from the ``flask`` command (``flask run``)."""
+    return app.debug or app.testing or os.environ.get("FLASK_RUN_FROM_CLI") == "true"
 
 
 def instance_path() -> Path:
@@ -85,8 +105,7 @@ def _ensure_secret_key(app: Flask) -> None:
     """
     if app.config.get("SECRET_KEY"):
         return
-    developing = app.debug or app.testing or os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-    if not developing:
+    if not _developing(app):
         raise ConfigError(
             "SURVEYAPP_SECRET_KEY is not set. Set it to a long random value, for example the "
             'output of: python -c "import secrets; print(secrets.token_hex(32))"'

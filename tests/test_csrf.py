@@ -79,7 +79,10 @@ def test_participant_posts_without_a_token_change_nothing(make_app, session):
     sent = client.post("/r/submit")
     opt_out = client.post(f"/r/{invitation.token}/no-reminders")
 
-    assert [page.status_code, sent.status_code, opt_out.status_code] == [400, 400, 400]
+    # The page and the submission are asked again (tests/test_sessions.py), the opt-out refused.
+    assert [page.status_code, sent.status_code, opt_out.status_code] == [200, 303, 400]
+    assert "press Continue again" in page.text
+    assert sent.headers["Location"] == "/r/check-answers"
     assert session.scalar(select(func.count()).select_from(DraftAnswer)) == 0
     session.expire_all()
     assert invitation.opted_out_at is None

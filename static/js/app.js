@@ -36,3 +36,134 @@ function enableCopyButtons(root) {
 }
 enableCopyButtons(document);
 document.body.addEventListener("htmx:afterSettle", (event) => enableCopyButtons(event.detail.elt));
+
+// Error pages (not found, too many attempts, session expired...) are whole pages:
+// when a boosted link or form gets one, show it as a browser without JavaScript would.
+// Errors from partial requests (a search's rows, a poll) still leave the page alone.
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.boosted && event.detail.xhr.status >= 400) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Staff sessions end after a time without activity. The admin pages carry a dialog
+// with the seconds left; it opens a little before the end and offers to stay signed in.
+// Requests the page makes by itself (polling, asking how long is left) are marked,
+// and the server does not count them as activity.
+const sessionTimeout = {
+  timer: null,
+  deadline: Infinity,
+
+  start() {
+    clearTimeout(this.timer);
+    this.dialog = document.getElementById("session-timeout");
+    if (!this.dialog) {
+      this.deadline = Infinity;
+      return;
+    }
+    this.warning = Number(this.dialog.dataset.warning);
+    this.statusUrl = this.dialog.dataset.statusUrl;
+    const form = this.dialog.querySelector("form");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.stay(form);
+    });
+    this.dialog.addEventListener("cancel", (event) => {
+      // Escape means "I am still here", as in the GOV.UK timeout warning.
+      event.preventDefault();
+      this.stay(form);
+    });
+    this.schedule(Number(this.dialog.dataset.remaining));
+  },
+
+  schedule(remaining) {
+    clearTimeout(this.timer);
+    this.deadline = Date.now() + remaining * 1000;
+    const untilWarning = Math.max(0, remaining - this.warning) * 1000;
+    this.timer = setTimeout(() => this.check(), untilWarning);
+  },
+
+  async check() {
+    let status;
+    try {
+      const response = await fetch(this.statusUrl, {
+        headers: { Accept: "application/json", "X-Surveyapp-Background": "true" },
+        cache: "no-store",
+      });
+      status = await response.json();
+    } catch {
+      this.timer = setTimeout(() => this.check(), 15000); // offline for a moment: ask again
+      return;
+    }
+    if (!status.signed_in) {
+      window.location.reload(); // the server sends the sign-in page, saying why
+      return;
+    }
+    if (status.remaining > this.warning) {
+      // Active in another tab, or a partial update counted: wait again.
+      this.close();
+      this.schedule(status.remaining);
+      return;
+    }
+    this.open(status.remaining);
+    clearTimeout(this.timer);
+    this.deadline = Date.now() + status.remaining * 1000;
+    this.timer = setTimeout(() => this.check(), (status.remaining + 1) * 1000);
+  },
+
+  open(remaining) {
+    this.dialog.querySelector("[data-session-countdown]").textContent = describe(remaining);
+    if (this.dialog.open) return;
+    if (typeof this.dialog.showModal === "function") this.dialog.showModal();
+    else this.dialog.setAttribute("open", "");
+  },
+
+  close() {
+    if (!this.dialog.open) return;
+    if (typeof this.dialog.close === "function") this.dialog.close();
+    else this.dialog.removeAttribute("open");
+  },
+
+  async stay(form) {
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+      });
+      const status = await response.json();
+      if (!status.signed_in) {
+        window.location.reload();
+        return;
+      }
+      this.close();
+      this.schedule(status.remaining);
+    } catch {
+      form.submit(); // let the browser post it plainly
+    }
+  },
+};
+
+function describe(seconds) {
+  if (seconds >= 90) return `${Math.round(seconds / 60)} minutes`;
+  if (seconds >= 60) return "1 minute";
+  const whole = Math.max(1, Math.round(seconds));
+  return whole === 1 ? "1 second" : `${whole} seconds`;
+}
+
+sessionTimeout.start();
+document.body.addEventListener("htmx:afterSettle", (event) => {
+  // A new page arrived (boosted navigation): it carries a fresh count.
+  if (event.detail.target === document.body) sessionTimeout.start();
+});
+document.body.addEventListener("htmx:configRequest", (event) => {
+  const trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+  if (trigger.trim().startsWith("every ")) {
+    if (Date.now() >= sessionTimeout.deadline) {
+      event.preventDefault(); // the session has ended: let the reload show why
+      return;
+    }
+    event.detail.headers["X-Surveyapp-Background"] = "true";
+  }
+});

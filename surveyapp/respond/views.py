@@ -2,10 +2,30 @@
 
 The link's token is exchanged for a session cookie at once, and the browser is
 sent to an address without it, so the token does not leak through history or
-the Referer header.
+the Referer header. Headers that keep these pages private (no caching, no
+referrer) are set for all of ``/r/`` in surveyapp/web/security.py.
+
+A page sent after the session or its form token expired (a tab left open
+overnight) is not an error: the typed answers come back with a request to
+press Continue again. Each page form carries a signed note of whose page it
+is, so the session can be restored without the link's token in the page.
 """
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+import hashlib
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from surveyapp.db import get_session
 from surveyapp.models import Invitation
@@ -19,18 +39,21 @@ from surveyapp.questionnaires.answers import (
 from surveyapp.reminders import sending
 from surveyapp.respond import flow
 from surveyapp.web.context import now, wave_questionnaire
+from surveyapp.web.errors import http_error
 from surveyapp.web.forms import ActionForm
 
 bp = Blueprint("respond", __name__, url_prefix="/r")
 SESSION_KEY = "respond_token"
-
-
-@bp.after_request
-def _private(response):
-    # Personal pages: never cached, never announced to other sites.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+#: How long a page left open can still bring its session back.
+RESUME_MAX_AGE = 14 * 24 * 3600
+EXPIRED_PAGE = (
+    "This page was open for a long time, so your answers on it have not been saved yet. "
+    "Check them below and press Continue again."
+)
+EXPIRED_SUBMIT = (
+    "This page was open for a long time, so your answers have not been sent yet. "
+    "Press Send my answers again."
+)
 
 
 def _not_active():
@@ -126,6 +149,10 @@ def current_page(page_id: str):
             db.commit()
             return _where_next(questionnaire, answers)
         posted, errors, revealed = result.posted, result.errors, result.revealed
+    return _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed)
+
+
+def _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed):
     shown = questionnaire.shown_pages(answers)
     previous = questionnaire.page_before(page.id, answers)
     typed = read_page(page, posted, answers).values
@@ -144,8 +171,75 @@ def current_page(page_id: str):
         "action": url_for(".current_page", page_id=page.id),
         "draft_url": url_for(".draft_save", page_id=page.id),
         "back": url_for(".current_page", page_id=previous.id) if previous else url_for(".start"),
+        "resume": _resume_note(invitation),
     }
     return render_template("respond/current_page.html", **context), 422 if errors else 200
+
+
+@bp.errorhandler(CSRFError)
+def _form_expired(error: CSRFError):
+    """A form sent after the session or its token expired: ask again, keeping what was typed.
+
+    Nothing is saved from the refused post itself.
+    """
+    if request.endpoint == "respond.draft_save":
+        return "", 204  # a background save: the text stays in the box, and Continue will ask
+    invitation = _invitation() or _restore_session()
+    if invitation is None:
+        return http_error(error)
+    if request.endpoint == "respond.submit":
+        flash(EXPIRED_SUBMIT, "info")
+        return redirect(url_for(".check_answers"), code=303)
+    if request.endpoint != "respond.current_page":
+        return http_error(error)
+    invitation, stop = _open_invitation()
+    if invitation is None:
+        return stop
+    questionnaire = wave_questionnaire(invitation.wave)
+    answers = flow.answers_of(get_session(), invitation)
+    page_id = request.view_args["page_id"]
+    if not flow.may_show(questionnaire, answers, page_id) or request.form.get("page_id") != page_id:
+        return _where_next(questionnaire, answers)
+    page = questionnaire.page(page_id)
+    typed = read_page(page, request.form.to_dict(flat=False), answers)
+    flash(EXPIRED_PAGE, "info")
+    return _render_page(
+        invitation, questionnaire, answers, page, ActionForm(), typed.posted, {}, []
+    )
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="surveyapp.respond.resume")
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _resume_note(invitation: Invitation) -> str:
+    """A signed note of the invitation (never its token) for the page's form."""
+    return _serializer().dumps([invitation.id, _token_digest(invitation.token)])
+
+
+def _restore_session() -> Invitation | None:
+    """Bring back the participant's session from the note in the form they sent, if it holds.
+
+    The note stops working when its link changes (a new token) or after RESUME_MAX_AGE.
+    """
+    try:
+        invitation_id, digest = _serializer().loads(
+            request.form.get("resume", ""), max_age=RESUME_MAX_AGE
+        )
+    except (BadData, TypeError, ValueError):
+        return None
+    stored = get_session().get(Invitation, invitation_id)
+    if stored is None or _token_digest(stored.token) != digest:
+        return None
+    invitation = flow.find_invitation(get_session(), stored.token)
+    if invitation is not None:
+        session[SESSION_KEY] = invitation.token
+        session.permanent = True
+    return invitation
 
 
 @bp.post("/page/<page_id>/draft")

@@ -169,7 +169,7 @@ def test_chart_is_an_svg_with_the_target_line_reminder_days_and_a_table(client, 
 
     page = client.get(f"/admin/waves/{wave.id}/dashboard")
 
-    svg = page.text.split("<svg")[1].split("</svg>")[0]
+    svg = page.text.split('<svg id="completions-chart"')[1].split("</svg>")[0]
     assert 'role="img"' in svg
     assert "5 of 10 invited have completed; the target is 6 (60%)" in svg
     assert 'id="chart-target-line"' in svg and "Target 6" in svg

@@ -1,0 +1,182 @@
+"""The web-security layer: response headers, the request log, proxies and rate limits.
+
+Everything here wraps the whole app, so views stay unaware of it:
+
+- every response says what the browser may load (Content-Security-Policy: only
+  this site's own scripts and styles, nothing inline) and that pages must not
+  be framed, sniffed or cached;
+- one line per request goes to the ``surveyapp.requests`` logger, naming the
+  URL *rule* (``/r/<token>``) rather than the path, so personal links and query
+  strings never reach a log;
+- sign-in and personal links are rate-limited against guessing, counting only
+  the attempts that fail.
+"""
+
+import hashlib
+import logging
+import math
+import time
+
+from flask import Flask, current_app, g, request
+from flask.wrappers import Response
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+request_log = logging.getLogger("surveyapp.requests")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+#: A year; sent only on HTTPS responses, which a browser then insists on for this host.
+HSTS = "max-age=31536000"
+
+
+def init_app(app: Flask) -> None:
+    """Attach proxy handling, headers, the request log and the rate limits to ``app``.
+
+    Call before other extensions, so that the request timer starts first.
+    """
+    _trust_proxies(app)
+    app.before_request(_start_timer)
+    app.after_request(_security_headers)
+    app.after_request(_log_request)
+    if request_log.level == logging.NOTSET:
+        request_log.setLevel(logging.INFO)
+    app.logger  # noqa: B018 - creating Flask's logger gives "surveyapp.*" a handler when none is set
+
+
+def is_participant_path(path: str) -> bool:
+    """True for the participant's pages, reached through a personal link (``/r/...``)."""
+    return path == "/r" or path.startswith("/r/")
+
+
+# Proxies ---------------------------------------------------------------------------------------
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host/-Port only from as many proxies as PROXY_FIX says.
+
+    Without it (the default), a client could claim to be on HTTPS or at another
+    address simply by sending the headers itself.
+    """
+    hops = int(app.config.get("PROXY_FIX") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+# Headers ---------------------------------------------------------------------------------------
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"  # frame-ancestors, for browsers that predate it
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    participant = is_participant_path(request.path)
+    headers["Referrer-Policy"] = "no-referrer" if participant else "same-origin"
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = HSTS
+    if request.endpoint != "static":
+        # Personal pages and admin pages alike: never kept by the browser or a proxy.
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
+    return response
+
+
+# Request log -----------------------------------------------------------------------------------
+
+
+def _start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    """One line: method, URL rule (never the path or query string), status, milliseconds."""
+    started = g.get("request_started")
+    elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    request_log.info("%s %s %s %.1fms", request.method, rule, response.status_code, elapsed)
+    return response
+
+
+# Rate limits -----------------------------------------------------------------------------------
+
+
+def init_limits(app: Flask) -> Limiter:
+    """Rate-limit sign-in and personal links; call once the blueprints are registered.
+
+    Each app gets its own limiter, so that apps built side by side (tests) keep
+    their own counts. The counts live in RATELIMIT_STORAGE_URI: ``memory://``
+    is per process, so with several gunicorn workers use a shared store such as
+    ``redis://localhost:6379`` (or each worker counts on its own).
+    """
+    limiter = Limiter(
+        key_func=get_remote_address,
+        strategy=app.config.get("RATELIMIT_STRATEGY", "moving-window"),
+    )
+    limiter.init_app(app)
+    app.extensions["surveyapp.limiter"] = limiter
+
+    def failed_sign_in(response: Response) -> bool:
+        return response.status_code != 303  # a successful sign-in redirects
+
+    def unknown_link(response: Response) -> bool:
+        return response.status_code == 404
+
+    def setting(name: str):
+        return lambda: current_app.config[name]
+
+    views = app.view_functions
+    sign_in = views["auth.login"]
+    for limit in (
+        limiter.limit(
+            setting("LIMIT_SIGN_IN_PER_ACCOUNT"),
+            key_func=_account_key,
+            methods=["POST"],
+            scope="account",
+            deduct_when=failed_sign_in,
+        ),
+        limiter.limit(
+            setting("LIMIT_SIGN_IN_PER_ADDRESS"),
+            methods=["POST"],
+            scope="address",
+            deduct_when=failed_sign_in,
+        ),
+    ):
+        sign_in = limit(sign_in)
+    views["auth.login"] = sign_in
+
+    links = limiter.shared_limit(
+        setting("LIMIT_LINKS_PER_ADDRESS"), scope="participant-links", deduct_when=unknown_link
+    )
+    for endpoint in ("respond.link", "respond.opt_out"):
+        views[endpoint] = links(views[endpoint])
+    return limiter
+
+
+def _account_key() -> str:
+    """The account a sign-in names, hashed so that no email address sits in the counter store."""
+    email = request.form.get("email", "").strip().lower()
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def retry_after_seconds() -> int | None:
+    """Seconds until the limit this request broke lets the next attempt through."""
+    limiter = current_app.extensions.get("surveyapp.limiter")
+    breached = limiter.current_limit if limiter is not None else None
+    if breached is None:
+        return None
+    return max(1, math.ceil(breached.reset_at - time.time()))
