@@ -57,6 +57,14 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Unicode category Cc, less tab, line feed and carriage return.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _HEADING_SEPARATORS = re.compile(r"[\s_\-]+")
+# Characters that change how text looks without being seen: zero-width spaces and joiners,
+# the byte order mark, and the controls that reverse or isolate the direction of text.
+# A name or team holding one looks the same as one without it, yet compares different.
+_HIDDEN = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+# An ID number is the key of every export and of matching people across files, so it may
+# hold only what an English keyboard types: a lookalike letter (Cyrillic "А" for "A") or an
+# invisible character would silently make a second person.
+_PLAIN_ID = re.compile(r"[ -~]+")
 _UNREADABLE = (
     "The file could not be read as text. Save the spreadsheet as “CSV UTF-8 (comma delimited)” "
     "and upload that file."
@@ -213,7 +221,8 @@ def search_participants(
     "active", "withdrawn" or "" for everyone; anything else also means everyone.
     """
     conditions = [Participant.programme_id == programme.id]
-    text = text.strip()
+    # No stored text holds a control character; PostgreSQL refuses a NUL byte outright.
+    text = _CONTROL_CHARACTERS.sub("", text).strip()
     if text:
         pattern = f"%{_escape_like(text.lower())}%"
         # lower() on both sides is the same on SQLite and PostgreSQL (SQLite folds ASCII only).
@@ -559,9 +568,40 @@ def _read_row(
         for name in STANDARD_FIELDS
         if _MAX_LENGTHS[name] and len(given[name]) > _MAX_LENGTHS[name]
     )
+    problems.extend(_character_problems(given))
     row = CohortRow(
         line=line,
         **{**given, "email": given["email"].lower()},
         attributes={heading: cell(index) for heading, index in attributes.items()},
     )
     return row, problems
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
+
+
+def _character_problems(given: dict[str, str]) -> list[str]:
+    """Refuse an ID number that is not plain text, and hidden characters in any column."""
+    problems = []
+    id_number = given["id_number"]
+    if id_number and not _PLAIN_ID.fullmatch(id_number):
+        odd = next(char for char in id_number if not _PLAIN_ID.fullmatch(char))
+        if unicodedata.category(odd)[0] in "CZ":
+            what = f"an invisible character ({_describe(odd)})"
+        else:
+            what = f"“{odd}” ({_describe(odd)}), which is not a plain letter or digit"
+        problems.append(
+            f"The ID number has {what}, so it would not match the same ID number typed "
+            "elsewhere. Type the ID number again using only the letters A to Z, digits and "
+            "ordinary punctuation."
+        )
+    for name in STANDARD_FIELDS[1:]:
+        hidden = _HIDDEN.search(given[name])
+        if hidden:
+            problems.append(
+                f"The {_LABELS[name]} has a hidden character ({_describe(hidden.group(0))}) "
+                "that changes how it looks or makes it differ from the same text typed "
+                "elsewhere. Delete it in the spreadsheet and save the file again."
+            )
+    return problems

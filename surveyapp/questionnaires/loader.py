@@ -60,6 +60,10 @@ DEFAULT_MAX_LENGTH = {"short_text": 200, "long_text": 5000}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,20}$")
 _HTML = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
+_TOO_DEEP = (
+    "The file is nested too deeply to read: brackets or indentation go inside one another "
+    "hundreds of times. A questionnaire never needs this; check that this is the right file."
+)
 
 _TOP_KEYS = {
     "format_version",
@@ -221,7 +225,13 @@ def check_source(data: bytes, name: str, path: Path | None = None) -> LoadResult
     except YAMLError as exc:  # unmarked errors are rare, but must not crash the check
         checker.problems.append(Problem(name, 1, 1, f"The file is not valid YAML: {exc}."))
         return LoadResult(path, None, checker.problems, text, content_hash)
-    questionnaire = checker.check(raw)
+    except RecursionError:
+        checker.problems.append(Problem(name, 1, 1, _TOO_DEEP))
+        return LoadResult(path, None, checker.problems, text, content_hash)
+    try:
+        questionnaire = checker.check(raw)
+    except RecursionError:
+        return LoadResult(path, None, [Problem(name, 1, 1, _TOO_DEEP)], text, content_hash)
     problems = sorted(checker.problems, key=lambda p: (p.line, p.column))
     if any(p.is_error for p in problems):
         questionnaire = None
