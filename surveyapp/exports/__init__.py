@@ -22,6 +22,7 @@ from surveyapp.exports.formats import (
     to_sav_bytes,
     to_xlsx_bytes,
 )
+from surveyapp.exports.progress import STAGES, Progress, no_progress
 from surveyapp.exports.tables import (
     POOLED,
     TEXT_HIDDEN,
@@ -44,11 +45,14 @@ __all__ = [
     "FORMATS",
     "LAYOUTS",
     "POOLED",
+    "STAGES",
     "TEXT_HIDDEN",
     "ExportFile",
     "ExportTables",
     "ExportTooLarge",
+    "Progress",
     "Variable",
+    "check_choice",
     "codebook_frame",
     "export_programme",
     "export_tables",
@@ -61,6 +65,7 @@ __all__ = [
     "to_sav_bytes",
     "to_xlsx_bytes",
     "wave_tables",
+    "wave_file_name",
     "wave_variables",
     "wide_table",
 ]
@@ -83,15 +88,31 @@ def export_wave(
     layout: str = "wide",
     for_evaluator: bool,
     threshold: int = DEFAULT_THRESHOLD,
+    progress: Progress = no_progress,
 ) -> ExportFile:
     """Export one wave in a format and layout.
 
+    :param progress: told how far each stage has got (see ``exports.progress``).
     :raises ValueError: for an unknown format or layout.
     :raises ExportTooLarge: when Excel cannot hold the table.
     """
-    tables = wave_tables(session, wave, for_evaluator=for_evaluator, threshold=threshold)
-    name = f"{_slug(wave.programme.name)}_{_slug(wave.label)}"
-    return export_tables(tables, name, file_format=file_format, layout=layout, title=wave.label)
+    check_choice(file_format, layout)
+    tables = wave_tables(
+        session, wave, for_evaluator=for_evaluator, threshold=threshold, progress=progress
+    )
+    return export_tables(
+        tables,
+        wave_file_name(wave),
+        file_format=file_format,
+        layout=layout,
+        title=wave.label,
+        progress=progress,
+    )
+
+
+def wave_file_name(wave: Wave) -> str:
+    """The start of a wave's export file names: programme and wave, as plain letters."""
+    return f"{_slug(wave.programme.name)}_{_slug(wave.label)}"
 
 
 def export_programme(
@@ -109,22 +130,47 @@ def export_programme(
     return export_tables(tables, name, file_format=file_format, layout=layout, title=programme.name)
 
 
+def check_choice(file_format: str, layout: str) -> None:
+    """Raise ValueError, saying what to choose, for a format or layout that cannot be written."""
+    if file_format not in FORMATS:
+        raise ValueError(f"Choose a format among {', '.join(FORMATS)}, not {file_format!r}.")
+    if layout not in LAYOUTS:
+        raise ValueError(f"Choose a layout among {', '.join(LAYOUTS)}, not {layout!r}.")
+    if layout == "codebook" and file_format == "sav":
+        raise ValueError("The codebook is a table about the variables: choose CSV or Excel.")
+
+
 def export_tables(
-    tables: ExportTables, name: str, *, file_format: str, layout: str, title: str = ""
+    tables: ExportTables,
+    name: str,
+    *,
+    file_format: str,
+    layout: str,
+    title: str = "",
+    progress: Progress = no_progress,
 ) -> ExportFile:
     """Write built tables in a format and layout.
 
     Excel holds three sheets: ``data`` (the layout), ``scores`` and ``codebook``.
     SPSS holds the layout with the codebook's labels. The codebook layout is the
     codebook alone, as CSV (or Excel).
+
+    :param progress: told how far the stage "writing" has got.
     """
-    if file_format not in FORMATS:
-        raise ValueError(f"Choose a format among {', '.join(FORMATS)}, not {file_format!r}.")
-    if layout not in LAYOUTS:
-        raise ValueError(f"Choose a layout among {', '.join(LAYOUTS)}, not {layout!r}.")
+    check_choice(file_format, layout)
+    progress("writing", 0.0)
+    exported = _write(tables, name, file_format, layout, title, progress)
+    progress("writing", 1.0)
+    return exported
+
+
+def _write(
+    tables: ExportTables, name: str, file_format: str, layout: str, title: str, progress: Progress
+) -> ExportFile:
+    def writing(fraction: float) -> None:
+        progress("writing", fraction)
+
     if layout == "codebook":
-        if file_format == "sav":
-            raise ValueError("The codebook is a table about the variables: choose CSV or Excel.")
         data, book = tables.codebook, tables.codebook
     elif layout == "long":
         data, book = tables.long(), tables.long_codebook()
@@ -132,13 +178,13 @@ def export_tables(
         data, book = tables.data, tables.codebook
     filename = f"{name}_{layout}.{file_format}"
     if file_format == "csv":
-        return ExportFile(filename, CSV_MIMETYPE, to_csv_bytes(data))
+        return ExportFile(filename, CSV_MIMETYPE, to_csv_bytes(data, progress=writing))
     if file_format == "xlsx":
         # The wide codebook explains every variable a long table names, too.
         sheets = {"data": data, "scores": tables.scores(), "codebook": tables.codebook}
         if layout == "codebook":
             sheets = {"codebook": book}
-        return ExportFile(filename, XLSX_MIMETYPE, to_xlsx_bytes(sheets))
+        return ExportFile(filename, XLSX_MIMETYPE, to_xlsx_bytes(sheets, progress=writing))
     return ExportFile(filename, SAV_MIMETYPE, to_sav_bytes(data, book, file_label=title))
 
 

@@ -22,7 +22,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -96,17 +96,44 @@ def for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy ready for CSV or Excel: codebook cells as text, text columns neutralised."""
     frame = frame.copy()
     for column in _text_columns(frame):
-        frame[column] = neutralised(frame[column].map(_rendered))
+        frame[column] = _spreadsheet_text(frame[column])
     return frame
+
+
+def _spreadsheet_text(column: pd.Series) -> pd.Series:
+    """Neutralise one column, each distinct text once (a team's name repeats in every row)."""
+    if pd.api.types.infer_dtype(column, skipna=True) != "string":
+        return neutralised(column.map(_rendered))
+    codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
+    safe = neutralised(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    values = column.astype(object).to_numpy(copy=True)
+    present = codes >= 0
+    values[present] = safe[codes[present]]
+    return pd.Series(values, index=column.index, dtype=object)
 
 
 # -- CSV ---------------------------------------------------------------------------------
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """Write a table as CSV: UTF-8 with a byte order mark (so Excel reads accents), CRLF lines."""
-    text = for_spreadsheet(frame).to_csv(index=False, lineterminator="\r\n")
-    return text.encode("utf-8-sig")
+#: Rows written between two progress reports.
+PROGRESS_ROWS = 20_000
+
+
+def to_csv_bytes(frame: pd.DataFrame, *, progress: Callable[[float], None] | None = None) -> bytes:
+    """Write a table as CSV: UTF-8 with a byte order mark (so Excel reads accents), CRLF lines.
+
+    :param progress: told the share of rows written, every ``PROGRESS_ROWS`` rows.
+    """
+    ready = for_spreadsheet(frame)
+    if progress is None or len(ready) <= PROGRESS_ROWS:
+        text = ready.to_csv(index=False, lineterminator="\r\n")
+        return text.encode("utf-8-sig")
+    buffer = io.StringIO()
+    for start in range(0, len(ready), PROGRESS_ROWS):
+        part = ready.iloc[start : start + PROGRESS_ROWS]
+        part.to_csv(buffer, index=False, header=start == 0, lineterminator="\r\n")
+        progress(min(start + PROGRESS_ROWS, len(ready)) / len(ready))
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 # -- Excel -------------------------------------------------------------------------------
@@ -114,14 +141,19 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
 
-def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+def to_xlsx_bytes(
+    sheets: Mapping[str, pd.DataFrame], *, progress: Callable[[float], None] | None = None
+) -> bytes:
     """Write tables as an Excel workbook, one sheet per table, in the order given.
 
+    :param progress: told the share of rows written (over every sheet), now and then.
     :raises ExportTooLarge: when a table has more rows or columns than Excel allows.
     """
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
+    rows_in_all = sum(len(frame) for frame in sheets.values()) or 1
+    written = 0
     for name, frame in sheets.items():
         if len(frame) + 1 > EXCEL_MAX_ROWS or len(frame.columns) > EXCEL_MAX_COLUMNS:
             raise ExportTooLarge(
@@ -136,6 +168,10 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
         ready = ready.where(ready.notna(), None)
         for row in ready.itertuples(index=False, name=None):
             sheet.append([_cell(value) for value in row])
+            written += 1
+            if progress is not None and written % PROGRESS_ROWS == 0:
+                # Saving the workbook takes about as long again as filling it.
+                progress(0.5 * written / rows_in_all)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -57,6 +57,7 @@ from surveyapp.exports.codebook import (
     key_variable,
     wave_variables,
 )
+from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.scoring.scales import load_answers, response_frame, scale_scores
@@ -115,19 +116,34 @@ def wave_tables(
     *,
     for_evaluator: bool,
     threshold: int = DEFAULT_THRESHOLD,
+    answers: pd.DataFrame | None = None,
+    progress: Progress = no_progress,
 ) -> ExportTables:
-    """Build a wave's wide table and its variables (one query, then pandas)."""
+    """Build a wave's wide table and its variables (one query, then pandas).
+
+    :param answers: the wave's ``load_answers`` table, when the caller has it already
+        (several exports of one wave then load it once).
+    :param progress: told how far the stages "loading" and "scoring" have got.
+    """
     check_threshold(threshold)
     version = wave.questionnaire_version
     questionnaire = questionnaire_of(version)
     variables = wave_variables(
         questionnaire, anonymous=wave.is_anonymous, version=version.number, wave=wave.label
     )
-    answers = load_answers(session, wave)
+    if answers is None:
+        answers = load_answers(
+            session,
+            wave,
+            progress=lambda done, total: progress("loading", done / total if total else 0.0),
+        )
+    progress("loading", 1.0)
+    progress("scoring", 0.0)
     data = build_wide(answers, questionnaire, variables, anonymous=wave.is_anonymous)
     if for_evaluator:
         data = protect_groups(data, variables, threshold)
         variables = pooled_labels(variables, threshold)
+    progress("scoring", 1.0)
     return ExportTables(data, tuple(variables))
 
 

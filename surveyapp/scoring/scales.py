@@ -28,11 +28,14 @@ How a score is made (see ``scale_scores``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import secrets
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from surveyapp.models import Answer, Participant, Response, Wave
@@ -46,16 +49,35 @@ ANSWER_COLUMNS = ("response_id", "id_number", *GROUP_FIELDS, "answer_id", "value
 TEXT_TYPES = frozenset({"short_text", "long_text"})
 
 
-def load_answers(session: Session, wave: Wave) -> pd.DataFrame:
-    """Load every submitted answer of a wave, one row per answer, in one query.
+#: Answers fetched from the database per batch (and per progress report) by ``load_answers``.
+BATCH = 100_000
+
+#: ``progress(done, total)``: how many answers ``load_answers`` has read so far, of how many.
+LoadProgress = Callable[[int, int], None]
+
+
+def load_answers(
+    session: Session, wave: Wave, *, progress: LoadProgress | None = None
+) -> pd.DataFrame:
+    """Load every submitted answer of a wave, one row per answer.
 
     Columns: ``response_id``, ``id_number`` (None in anonymous waves), ``team``,
     ``organisation``, ``region``, ``role``, ``answer_id`` and ``value`` (the stored
     JSON value: a code, a list of codes, a number, a text or None). A response
-    with no stored answer at all appears once, with ``answer_id`` None. Names
-    and emails are never read.
+    with no stored answer at all appears once, with ``answer_id`` None. Rows are
+    sorted by response, then answer id. Names and emails are never read.
+
+    Lean on purpose, as a wave can hold millions of answers: the responses are
+    read once (not once per answer), the answers as plain tuples in batches of
+    ``BATCH`` with the JSON as text, and each distinct text is parsed once. Every
+    repeated string (a response id, an answer id, a team) is one Python object
+    shared by its rows, so a row costs little more than its eight pointers.
+    Equal values are shared objects too: treat the ``value`` column as read-only.
+
+    :param progress: called after each batch with the answers read so far and the
+        total (and once at the start, with 0).
     """
-    statement = (
+    people = session.execute(
         select(
             Response.id,
             Participant.id_number,
@@ -63,17 +85,105 @@ def load_answers(session: Session, wave: Wave) -> pd.DataFrame:
             Response.organisation,
             Response.region,
             Response.role,
-            Answer.answer_id,
-            Answer.value,
         )
         .select_from(Response)
-        .outerjoin(Answer, Answer.response_id == Response.id)
         .outerjoin(Participant, Participant.id == Response.participant_id)
         .where(Response.wave_id == wave.id)
-        .order_by(Response.id, Answer.answer_id)
+        .order_by(Response.id)
+    ).all()
+    in_wave = select(Response.id).where(Response.wave_id == wave.id)
+    total = 0
+    if progress is not None:
+        total = session.scalar(
+            select(func.count()).select_from(Answer).where(Answer.response_id.in_(in_wave))
+        )
+        progress(0, total)
+    statement = select(Answer.response_id, Answer.answer_id, cast(Answer.value, Text)).where(
+        Answer.response_id.in_(in_wave)
     )
-    rows = session.execute(statement).all()
-    return answers_frame(rows)
+    known = pd.Index([row[0] for row in people])
+    answer_ids: dict[str, int] = {}
+    texts: dict[str | None, int] = {}
+    owners, which, values = [], [], []
+    done = 0
+    for batch in _raw_batches(session, statement):
+        ids, names, raw = zip(*batch, strict=True)
+        owners.append(known.get_indexer(ids))
+        which.append(_codes(names, answer_ids))
+        values.append(_codes(raw, texts))
+        done += len(batch)
+        if progress is not None:
+            progress(done, max(total, done))
+    return _assemble(people, answer_ids, texts, owners, which, values)
+
+
+def _raw_batches(session: Session, statement) -> Iterator[list[tuple]]:
+    """Run a query on the session's own connection, without SQLAlchemy's rows: plain tuples.
+
+    The statement's only parameters are whole numbers (a wave id), so they are written
+    into the SQL. PostgreSQL streams the rows through a server-side cursor.
+    """
+    session.flush()
+    connection = session.connection()
+    sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+    dbapi = connection.connection.dbapi_connection
+    if connection.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name=f"load_answers_{secrets.token_hex(4)}")
+        cursor.itersize = BATCH
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(BATCH):
+            yield batch
+    finally:
+        cursor.close()
+
+
+def _codes(values: tuple, codes: dict) -> np.ndarray:
+    """Number each value by ``codes`` (adding new ones), so that rows share one object."""
+    local, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = np.array([codes.setdefault(value, len(codes)) for value in uniques], np.int64)
+    if (local < 0).any():  # SQL NULL: its own code
+        mapped = np.append(mapped, codes.setdefault(None, len(codes)))
+    return mapped[local]
+
+
+def _assemble(people, answer_ids, texts, owners, which, values) -> pd.DataFrame:
+    """Build the sorted long table from integer codes: one row per answer, empty responses once."""
+    owner = np.concatenate(owners) if owners else np.empty(0, np.int64)
+    item = np.concatenate(which) if which else np.empty(0, np.int64)
+    text = np.concatenate(values) if values else np.empty(0, np.int64)
+    # Responses without any answer get one row, with no answer id (code -1).
+    empty = np.setdiff1d(np.arange(len(people)), owner)
+    owner = np.concatenate([owner, empty])
+    item = np.concatenate([item, np.full(len(empty), -1)])
+    text = np.concatenate([text, np.full(len(empty), -1)])
+    # Sort by response, then answer id (by its text, as the database would).
+    names = sorted(answer_ids)
+    rank = np.empty(len(answer_ids) + 1, np.int64)
+    rank[[answer_ids[name] for name in names]] = np.arange(len(names))
+    rank[-1] = -1
+    order = np.lexsort((rank[item], owner))
+    owner, item, text = owner[order], item[order], text[order]
+
+    def shared(objects: list) -> np.ndarray:
+        array = np.empty(len(objects) + 1, dtype=object)  # the last one stands for "none"
+        for place, value in enumerate(objects):
+            array[place] = value
+        return array
+
+    columns = {"response_id": shared([row[0] for row in people])[owner]}
+    for place, name in enumerate(("id_number", *GROUP_FIELDS), start=1):
+        columns[name] = shared([row[place] for row in people])[owner]
+    by_code = sorted(answer_ids, key=answer_ids.get)
+    columns["answer_id"] = shared(by_code)[item]
+    parsed = [None if raw is None else json.loads(raw) for raw in sorted(texts, key=texts.get)]
+    columns["value"] = shared(parsed)[text]
+    frame = pd.DataFrame({name: pd.Series(columns[name], dtype=object) for name in ANSWER_COLUMNS})
+    for field in GROUP_FIELDS:
+        frame[field] = frame[field].where(frame[field].notna(), "")
+    return frame
 
 
 def answers_frame(rows: Iterable[tuple]) -> pd.DataFrame:
