@@ -1162,6 +1162,14 @@ def test_a_withdrawn_persons_open_session_can_no_longer_answer(app, client, auth
     assert LINK_NOT_ACTIVE in response.text
 
 
+def test_guessing_personal_links_is_stopped_and_stores_nothing(app, client, world):
+    with Unchanged(app):
+        guesses = [client.get(f"/r/guess{number:04d}") for number in range(21)]
+
+    assert [guess.status_code for guess in guesses] == [404] * 20 + [429]
+    assert "Too many attempts" in guesses[-1].text
+
+
 # -- 6. CSRF: forged, missing and borrowed tokens ---------------------------------------------
 
 
