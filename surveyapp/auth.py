@@ -127,23 +127,6 @@ def login_required(view):
     return wrapped
 
 
-def role_required(*roles: str):
-    """Allow only signed-in users with one of ``roles`` (administrators always)."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(**kwargs):
-            if g.user.role != "admin" and g.user.role not in roles:
-                from flask import abort
-
-                abort(403)
-            return view(**kwargs)
-
-        return login_required(wrapped)
-
-    return decorator
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign a member of the study team in."""
@@ -152,7 +135,11 @@ def login():
     if form.validate_on_submit():
         db = get_session()
         user = accounts.authenticate(
-            db, email=form.email.data, password=form.password.data, now=now()
+            db,
+            email=form.email.data,
+            password=form.password.data,
+            now=now(),
+            address=request.remote_addr or "",
         )
         if user is not None:
             db.commit()
@@ -161,6 +148,7 @@ def login():
             session[LAST_ACTIVE] = now().isoformat()
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")), code=303)
+        db.commit()  # the refused attempt stays in the audit log
         failed = True
     status = 422 if form.errors or failed else 200
     return render_template("auth/login.html", form=form, failed=failed), status

@@ -142,6 +142,7 @@ def test_changes_are_logged_and_never_hold_answers_or_links(client, auth, sessio
     ]
     assert events[1].summary == "Participant K001: name, team changed"
     assert all(event.actor == "admin@example.org" for event in events)
+    assert events[0].address == "127.0.0.1"
     assert {event.programme_id for event in events[1:]} == {programme.id}
     dumped = " ".join(f"{event.summary} {event.object_id}" for event in events)
     assert token not in dumped
@@ -194,3 +195,16 @@ def test_only_administrators_reach_accounts_and_the_log(client, auth, session):
     assert client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit.csv").status_code == 403
     assert session.scalar(select(func.count(Participant.id))) == 0
+
+
+def test_a_refused_sign_in_is_logged_with_the_email_typed(client, session):
+    response = client.post("/auth/login", data={"email": "Nobody@x.org", "password": "guess"})
+
+    assert response.status_code == 422
+    [event] = _events(session)
+    assert (event.action, event.actor, event.summary) == (
+        "sign_in_failed",
+        "nobody@x.org",
+        "Sign-in refused: wrong details",
+    )
+    assert "guess" not in event.summary
