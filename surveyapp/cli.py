@@ -323,6 +323,7 @@ def exports_write(
     import time
 
     from surveyapp import exports
+    from surveyapp.exports.progress import describe
     from surveyapp.models import Wave
 
     with _session() as session:
@@ -334,14 +335,29 @@ def exports_write(
             f"Exporting “{wave.label}” ({len(wave.invitations)} invited) as {file_format}…",
             err=True,
         )
-        exported = exports.export_wave(
-            session,
-            wave,
-            file_format=file_format,
-            layout=layout,
-            for_evaluator=not full,
-            threshold=threshold,
-        )
+        shown = {"stage": "", "percent": -100}
+
+        def progress(stage: str, fraction: float) -> None:
+            # A line per stage and per tenth of it: "Loading answers… 40%".
+            percent = int(fraction * 100)
+            finished = percent == 100 and shown["percent"] < 100
+            if stage == shown["stage"] and not finished and percent < shown["percent"] + 10:
+                return
+            shown.update(stage=stage, percent=percent)
+            click.echo(describe(stage, fraction), err=True)
+
+        try:
+            exported = exports.export_wave(
+                session,
+                wave,
+                file_format=file_format,
+                layout=layout,
+                for_evaluator=not full,
+                threshold=threshold,
+                progress=progress,
+            )
+        except (exports.ExportTooLarge, ValueError) as problem:
+            _fail(str(problem))
     target = out or Path(exported.filename)
     target.write_bytes(exported.content)
     seconds = time.perf_counter() - started

@@ -387,3 +387,88 @@ def item_chart(answer_id: str, question: str, records: list[dict]) -> ItemChart:
         bar_room=bar_room,
         summary=summary,
     )
+
+
+# -- distribution of a scale's scores ----------------------------------------------------
+
+#: A scale with more whole points than this is drawn in bands of several points.
+MAX_BARS = 12
+
+
+def _bands(distribution: dict) -> list[tuple[str, int]]:
+    """The scale's whole points (or bands of them, when there are many) with their counts."""
+    points = sorted((int(point), int(count)) for point, count in distribution.items())
+    if len(points) <= MAX_BARS:
+        return [(str(point), count) for point, count in points]
+    width = math.ceil(len(points) / (MAX_BARS - 2))
+    bands = []
+    for start in range(0, len(points), width):
+        chunk = points[start : start + width]
+        low, high = chunk[0][0], chunk[-1][0]
+        label = str(low) if low == high else f"{low}–{high}"
+        bands.append((label, sum(count for _point, count in chunk)))
+    return bands
+
+
+def scale_chart(record: dict) -> ItemChart:
+    """Lay out the distribution of a scale's scores for everyone as a bar chart.
+
+    :param record: the total row (``is_total``) of one scale in ``summarise_scales``:
+        ``distribution`` maps each whole point (the score rounded half up) to a count.
+        A hidden total is not drawn: the chart says why, as the table does.
+    """
+    bar_left = ITEM_LABEL_WIDTH + 10
+    bar_room = ITEM_WIDTH - bar_left - 50
+    label = str(record["label"])
+    if record["hidden"]:
+        note = record["note"] or "hidden"
+        return ItemChart(record["scale"], label, 0, True, note, [], ITEM_WIDTH, 0, bar_left, 0, "")
+    n = int(record["n"] or 0)
+    bars = []
+    for place, (band, count) in enumerate(_bands(record["distribution"] or {})):
+        share = 100 * count / n if n else 0.0
+        bars.append(
+            ItemBar(
+                label=band,
+                short_label=band,
+                count=count,
+                percent=f"{number(share, 0)}%",
+                y=place * ITEM_ROW_HEIGHT + 4,
+                width=round(bar_room * share / 100, 1),
+            )
+        )
+    summary = (
+        f"Bar chart of the {n} scores of “{label}”, rounded to whole points: "
+        + "; ".join(f"{bar.label}: {bar.count} ({bar.percent})" for bar in bars)
+        + "."
+    )
+    return ItemChart(
+        answer_id=str(record["scale"]),
+        question=label,
+        n=n,
+        hidden=False,
+        note="",
+        bars=bars,
+        width=ITEM_WIDTH,
+        height=len(bars) * ITEM_ROW_HEIGHT + 8,
+        bar_left=bar_left,
+        bar_room=bar_room,
+        summary=summary,
+    )
+
+
+# -- charts as files ---------------------------------------------------------------------
+
+#: A PNG is drawn at twice the chart's size, sharp enough to print in a report.
+PNG_ZOOM = 2
+
+
+def png_of(svg: str) -> bytes:
+    """Draw a chart's SVG (the same drawing the page shows) as a PNG, on a white background.
+
+    Text is drawn with the machine's fonts: Arial if installed, else another sans-serif
+    font such as Liberation Sans or DejaVu Sans.
+    """
+    import resvg_py
+
+    return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=PNG_ZOOM, background="#ffffff"))

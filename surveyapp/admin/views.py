@@ -5,6 +5,7 @@ import base64
 import logging
 import secrets
 from datetime import time, timedelta
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -36,7 +37,15 @@ from surveyapp.admin.forms import (
 )
 from surveyapp.auth import login_required
 from surveyapp.db import get_session
-from surveyapp.exports import FORMATS, LAYOUTS, ExportTooLarge, export_wave
+from surveyapp.exports import (
+    FORMATS,
+    LAYOUTS,
+    STAGES,
+    ExportTooLarge,
+    check_choice,
+    export_wave,
+    jobs,
+)
 from surveyapp.mail import mailer_from_config, message_id_for
 from surveyapp.models import (
     EmailTemplate,
@@ -485,6 +494,9 @@ def participant_edit(programme_id: int, participant_id: int):
     """Change a person's details."""
     participant = participant_or_404(programme_id, participant_id)
     form = ParticipantForm(obj=participant)
+    if request.method == "POST" and participant.contact_removed_at is not None:
+        # Details removed on purpose (erasure or the retention date) are not typed back in here.
+        abort(409)
     if form.validate_on_submit():
         changed = []
         for field in ("name", "email", "team", "organisation", "region", "role"):
@@ -597,9 +609,9 @@ def wave_detail(wave_id: int):
     """Show a wave: its counts and every invitation with its personal link."""
     db = get_session()
     wave = wave_or_404(wave_id)
-    page_number = max(request.args.get("page", 1, type=int), 1)
     per_page = 50
     total = db.scalar(select(func.count(Invitation.id)).where(Invitation.wave_id == wave.id))
+    page_number = min(_page_number(), max(1, -(-total // per_page)))
     invitations = db.scalars(
         select(Invitation)
         .join(Participant)
@@ -1245,6 +1257,11 @@ def results_scales(wave_id: int):
         by=by,
         breakdowns=dashboard.BREAKDOWNS,
         tables=results.scale_tables(summary.to_dict("records")),
+        charts={
+            record["scale"]: results.scale_chart(record)
+            for record in summary.to_dict("records")
+            if record["is_total"]
+        },
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,
@@ -1265,6 +1282,26 @@ def results_export(wave_id: int):
         abort(400)
     for_evaluator = _for_evaluator()
     try:
+        check_choice(file_format, layout)
+    except ValueError as problem:  # the codebook as SPSS, which has no rows to label
+        flash(str(problem))
+        return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
+    if jobs.needs_background(get_session(), wave):
+        job, new = jobs.find_or_create(
+            _job_store(),
+            now(),
+            owner=g.user.id,
+            wave_id=wave.id,
+            file_format=file_format,
+            layout=layout,
+            for_evaluator=for_evaluator,
+            threshold=wave.programme.reporting_threshold,
+        )
+        if new:
+            make_session = current_app.extensions["surveyapp.sessionmaker"]
+            jobs.start(_job_store(), job, make_session, current_app.config["CLOCK"])
+        return redirect(url_for(".results_export_progress", wave_id=wave.id, job=job.id), code=303)
+    try:
         exported = export_wave(
             get_session(),
             wave,
@@ -1276,17 +1313,7 @@ def results_export(wave_id: int):
     except ExportTooLarge as problem:
         flash(str(problem))
         return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
-    except ValueError as problem:  # the codebook as SPSS, which has no rows to label
-        flash(str(problem))
-        return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
-    _audit(
-        "export.download",
-        f"“{wave.label}” exported as {file_format}, {layout}, "
-        + ("small groups hidden" if for_evaluator else "full data"),
-        programme_id=wave.programme_id,
-        kind="wave",
-        number=wave.id,
-    )
+    _audit_export(wave, file_format, layout, for_evaluator)
     get_session().commit()
     return Response(
         exported.content,
@@ -1326,15 +1353,14 @@ def results_culture(wave_id: int):
             side: table.to_dict("records")
             for side, table in scoring.leaning_items(profile, team).items()
         }
-    if request.args.get("download") == "svg":
+    download = request.args.get("download")
+    if download is not None:
+        if download not in CHART_FORMATS:
+            abort(400)
         if chart is None:
             abort(404)
         svg = render_template("admin/_culture_chart.html", chart=chart, standalone=True)
-        return Response(
-            svg,
-            mimetype="image/svg+xml",
-            headers={"Content-Disposition": f'attachment; filename="culture_wave{wave.id}.svg"'},
-        )
+        return _chart_file(svg, f"culture_wave{wave.id}", download)
     return render_template(
         "admin/results_culture.html",
         wave=wave,
@@ -1427,28 +1453,10 @@ def results_items(wave_id: int):
     answers = scoring.load_answers(get_session(), wave)
     sections = []
     for page in questionnaire.pages:
-        charts = []
-        for item in page.items:
-            if item.type not in DISTRIBUTION_TYPES:
-                continue
-            question = item.text or f"{item.left} / {item.right}"
-            for answer_id in item.answer_ids():
-                if answer_id == item.other_id:
-                    continue
-                if item.type == "matrix":
-                    row = next(row for row in item.rows if row.id == answer_id)
-                    text = f"{item.text}: {row.text}"
-                else:
-                    text = question
-                distribution = scoring.item_distribution(
-                    answers,
-                    questionnaire,
-                    answer_id,
-                    for_evaluator=for_evaluator,
-                    threshold=wave.programme.reporting_threshold,
-                )
-                records = [row for row in distribution.to_dict("records") if row["is_total"]]
-                charts.append(results.item_chart(answer_id, text, records))
+        charts = [
+            _item_chart(answers, questionnaire, wave, answer_id, text, for_evaluator)
+            for answer_id, text in _drawn_items(page.items).items()
+        ]
         if charts:
             sections.append({"id": page.id, "title": page.title, "charts": charts})
     return render_template(
@@ -1458,6 +1466,181 @@ def results_items(wave_id: int):
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,
+    )
+
+
+def _drawn_items(items) -> dict[str, str]:
+    """The answer ids the items page draws, with their question text, in order."""
+    drawn = {}
+    for item in items:
+        if item.type not in DISTRIBUTION_TYPES:
+            continue
+        question = item.text or f"{item.left} / {item.right}"
+        for answer_id in item.answer_ids():
+            if answer_id == item.other_id:
+                continue
+            if item.type == "matrix":
+                row = next(row for row in item.rows if row.id == answer_id)
+                drawn[answer_id] = f"{item.text}: {row.text}"
+            else:
+                drawn[answer_id] = question
+    return drawn
+
+
+def _item_chart(answers, questionnaire, wave: Wave, answer_id: str, text: str, for_evaluator):
+    distribution = scoring.item_distribution(
+        answers,
+        questionnaire,
+        answer_id,
+        for_evaluator=for_evaluator,
+        threshold=wave.programme.reporting_threshold,
+    )
+    records = [row for row in distribution.to_dict("records") if row["is_total"]]
+    return results.item_chart(answer_id, text, records)
+
+
+# -- results: charts as files, and exports made in the background ------------------------
+
+#: The files a chart downloads as.
+CHART_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def _chart_file(svg: str, name: str, file_format: str) -> Response:
+    """The chart as a download: the page's own SVG, or the same drawing as a PNG."""
+    content = svg if file_format == "svg" else results.png_of(svg)
+    return Response(
+        content,
+        mimetype=CHART_FORMATS[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
+    )
+
+
+@bp.get("/waves/<int:wave_id>/results/chart")
+@requires("see_results")
+def results_chart(wave_id: int):
+    """Download one chart of the results pages (``?scale=`` or ``?item=``) as SVG or PNG.
+
+    The chart is made as the page makes it, suppressed the same way: a group or
+    item too small to show has no chart to download.
+    """
+    wave, questionnaire = _wave_results(wave_id)
+    file_format = request.args.get("format", "svg")
+    scale_id, answer_id = request.args.get("scale"), request.args.get("item")
+    if file_format not in CHART_FORMATS or bool(scale_id) == bool(answer_id):
+        abort(400)
+    for_evaluator = _for_evaluator()
+    answers = scoring.load_answers(get_session(), wave)
+    if scale_id:
+        if scale_id not in {scale.id for scale in questionnaire.scales}:
+            abort(404)
+        summary = scoring.summarise_scales(
+            scoring.scores_table(answers, questionnaire),
+            questionnaire,
+            for_evaluator=for_evaluator,
+            threshold=wave.programme.reporting_threshold,
+        )
+        record = next(
+            row
+            for row in summary.to_dict("records")
+            if row["scale"] == scale_id and row["is_total"]
+        )
+        chart = results.scale_chart(record)
+        name = f"wave{wave.id}_scale_{scale_id}"
+    else:
+        drawn = _drawn_items(questionnaire.items())
+        if answer_id not in drawn:
+            abort(404)
+        chart = _item_chart(
+            answers, questionnaire, wave, answer_id, drawn[answer_id], for_evaluator
+        )
+        name = f"wave{wave.id}_item_{answer_id}"
+    if chart.hidden or not chart.n:
+        abort(404)
+    svg = render_template("admin/_bar_chart.html", chart=chart, standalone=True)
+    return _chart_file(svg, name, file_format)
+
+
+def _audit_export(wave: Wave, file_format: str, layout: str, for_evaluator: bool) -> None:
+    _audit(
+        "export.download",
+        f"“{wave.label}” exported as {file_format}, {layout}, "
+        + ("small groups hidden" if for_evaluator else "full data"),
+        programme_id=wave.programme_id,
+        kind="wave",
+        number=wave.id,
+    )
+
+
+def _job_store() -> jobs.JobStore:
+    """Background exports live in the instance folder (``EXPORT_JOB_FOLDER`` to move them)."""
+    folder = current_app.config.get("EXPORT_JOB_FOLDER") or (
+        Path(current_app.instance_path) / "exports"
+    )
+    return jobs.JobStore(folder)
+
+
+def _own_job(wave: Wave):
+    """The job named by ``?job=``: the signed-in person's own export of this wave, or None.
+
+    Anyone else's job, an old one, or one already downloaded is None alike. A job
+    of full data needs the right to see small groups still.
+    """
+    job_id = request.args.get("job")
+    if not job_id:
+        abort(400)
+    store = _job_store()
+    store.remove_expired(now())
+    job = store.get(job_id)
+    if job is None or job.owner != g.user.id or job.wave_id != wave.id:
+        return None
+    if not job.for_evaluator and not access.can(g.user, "see_small_groups"):
+        return None
+    return job
+
+
+def _export_gone(wave: Wave):
+    return render_template("admin/results_export_gone.html", wave=wave), 410
+
+
+@bp.get("/waves/<int:wave_id>/export/progress")
+@requires("see_results")
+def results_export_progress(wave_id: int):
+    """Show how far a background export has got; htmx asks again every second until done."""
+    wave = wave_or_404(wave_id)
+    job = _own_job(wave)
+    if job is None:
+        return _export_gone(wave)
+    return render_page_or_fragment(
+        "admin/results_export_progress.html",
+        "admin/_export_progress.html",
+        wave=wave,
+        job=job,
+        stages=len(STAGES),
+        ready=jobs.READY,
+        failed=jobs.FAILED,
+        max_age_minutes=int(jobs.MAX_AGE.total_seconds() // 60),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/export/file")
+@requires("see_results")
+def results_export_file(wave_id: int):
+    """Hand over a background export's file, once; it is then removed."""
+    wave = wave_or_404(wave_id)
+    job = _own_job(wave)
+    if job is None:
+        return _export_gone(wave)
+    if job.state != jobs.READY:
+        return redirect(url_for(".results_export_progress", wave_id=wave.id, job=job.id), 303)
+    content = _job_store().take(job)
+    if content is None:  # downloaded a moment ago, in another tab
+        return _export_gone(wave)
+    _audit_export(wave, job.file_format, job.layout, job.for_evaluator)
+    get_session().commit()
+    return Response(
+        content,
+        content_type=job.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'},
     )
 
 

@@ -5,7 +5,7 @@ import random
 import pyreadstat
 import pytest
 
-from surveyapp import accounts
+from surveyapp import access, accounts
 from surveyapp.catalogue import questionnaire_of
 from surveyapp.demo import sample_answers
 from tests.conftest import NOW, PASSWORD
@@ -23,9 +23,10 @@ def test_an_evaluator_reads_a_team_profile_and_downloads_the_sav(browser, live_s
         questionnaire = questionnaire_of(wave.questionnaire_version)
         rng = random.Random(7)
         submit_all(session, wave, lambda person: sample_answers(questionnaire, rng, 0.5))
-        accounts.create_user(
+        evaluator = accounts.create_user(
             session, email="eva@example.org", password=PASSWORD, role="evaluator", now=NOW
         )
+        access.set_membership(session, evaluator, {programme.id})  # evaluators see their own
         session.commit()
         wave_id = wave.id
     page = browser.new_page()

@@ -1,0 +1,296 @@
+"""Exports too large to make while the browser waits: a background job per export.
+
+Flask-free. A view calls ``start`` (which runs ``run`` in a thread of the web
+process) and sends the person to a page that reads the job with
+``JobStore.get``; when the job is ready the file is taken once with
+``JobStore.take`` and is then gone.
+
+Each job is two files in a folder (the instance folder's ``exports/``): its
+state as JSON (``<id>.json``) and, when ready, the file (``<id>.data``). The
+state is on disk, not in memory, so any worker process on the same machine can
+show the progress page and hand over the file. A job and its file are removed
+once downloaded, or an hour after the job started (``MAX_AGE``), whichever
+comes first; ``JobStore.remove_expired`` runs whenever a job starts or is read.
+
+Nothing in a job's state says who answered what: it holds the wave, the chosen
+format and layout, whether small groups are hidden, who asked, and how far the
+export has got.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from surveyapp.exports import ExportTooLarge, export_wave
+from surveyapp.exports.progress import STAGES, overall_percent
+from surveyapp.models import Answer, Response, Wave
+
+logger = logging.getLogger(__name__)
+
+#: A wave with more stored answers than this is exported in the background.
+BACKGROUND_ANSWERS = 20_000
+#: A job, and its file, are removed this long after it started.
+MAX_AGE = timedelta(hours=1)
+#: What a job id looks like (``secrets.token_urlsafe(16)``); anything else is not looked up.
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+RUNNING, READY, FAILED = "running", "ready", "failed"
+#: What a person is told when an export failed for a reason that is not theirs to fix.
+UNEXPECTED = "The export failed. Try again; if it fails again, tell the programme team."
+
+
+@dataclass(frozen=True)
+class Job:
+    """One background export: what was asked, by whom, and how far it has got."""
+
+    id: str
+    owner: int
+    wave_id: int
+    file_format: str
+    layout: str
+    for_evaluator: bool
+    threshold: int
+    started_at: str
+    state: str = RUNNING
+    stage: str = "loading"
+    #: How far the current stage has got, 0 to 1.
+    fraction: float = 0.0
+    filename: str = ""
+    mimetype: str = ""
+    size: int = 0
+    message: str = ""
+    finished_at: str = ""
+
+    @property
+    def percent(self) -> int:
+        """How far the whole export has got, 0 to 100."""
+        return 100 if self.state == READY else overall_percent(self.stage, self.fraction)
+
+    @property
+    def stage_label(self) -> str:
+        return STAGES[self.stage]
+
+    @property
+    def stage_number(self) -> int:
+        return list(STAGES).index(self.stage) + 1
+
+    def same_request(
+        self, owner: int, wave_id: int, file_format: str, layout: str, for_evaluator: bool
+    ) -> bool:
+        return (self.owner, self.wave_id, self.file_format, self.layout, self.for_evaluator) == (
+            owner,
+            wave_id,
+            file_format,
+            layout,
+            for_evaluator,
+        )
+
+
+class JobStore:
+    """Jobs as files in one folder: ``<id>.json`` for the state, ``<id>.data`` for the file."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+
+    def _state(self, job_id: str) -> Path:
+        return self.folder / f"{job_id}.json"
+
+    def _data(self, job_id: str) -> Path:
+        return self.folder / f"{job_id}.data"
+
+    def create(self, now: datetime, **request) -> Job:
+        """Record a new job, running."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        job = Job(id=secrets.token_urlsafe(16), started_at=now.isoformat(), **request)
+        self.save(job)
+        return job
+
+    def save(self, job: Job) -> None:
+        """Write a job's state in one step, so a reader never sees half of it."""
+        temporary = self.folder / f".{job.id}.{threading.get_ident()}.tmp"
+        temporary.write_text(json.dumps(asdict(job)), encoding="utf-8")
+        os.replace(temporary, self._state(job.id))
+
+    def get(self, job_id: str | None) -> Job | None:
+        """The job with this id, or None when there is none (any more)."""
+        if not job_id or not JOB_ID.match(job_id):
+            return None
+        try:
+            fields = json.loads(self._state(job_id).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return Job(**fields)
+
+    def jobs(self) -> list[Job]:
+        """Every job in the folder."""
+        if not self.folder.is_dir():
+            return []
+        found = (self.get(path.stem) for path in self.folder.glob("*.json"))
+        return [job for job in found if job is not None]
+
+    def write_file(self, job: Job, content: bytes) -> None:
+        """Store a finished job's file (whole, then renamed into place)."""
+        temporary = self.folder / f".{job.id}.data.tmp"
+        temporary.write_bytes(content)
+        os.replace(temporary, self._data(job.id))
+
+    def take(self, job: Job) -> bytes | None:
+        """Hand over a ready job's file once: return its bytes and remove the job.
+
+        A second call (or two at once) gets None: the file is claimed by renaming
+        it, which only one caller can do.
+        """
+        claimed = self.folder / f".{job.id}.data.taken.{secrets.token_hex(4)}"
+        try:
+            os.replace(self._data(job.id), claimed)
+        except FileNotFoundError:
+            return None
+        try:
+            return claimed.read_bytes()
+        finally:
+            claimed.unlink(missing_ok=True)
+            self._state(job.id).unlink(missing_ok=True)
+
+    def remove(self, job: Job) -> None:
+        self._data(job.id).unlink(missing_ok=True)
+        self._state(job.id).unlink(missing_ok=True)
+
+    def remove_expired(self, now: datetime) -> int:
+        """Remove jobs (and their files) started more than ``MAX_AGE`` ago; return how many."""
+        removed = 0
+        for job in self.jobs():
+            if now - datetime.fromisoformat(job.started_at) > MAX_AGE:
+                self.remove(job)
+                removed += 1
+        return removed
+
+
+def needs_background(session: Session, wave: Wave) -> bool:
+    """Whether an export of this wave is made in the background: more than
+    ``BACKGROUND_ANSWERS`` answers stored (counted by the database, not loaded)."""
+    stored = session.scalar(
+        select(func.count())
+        .select_from(Answer)
+        .where(Answer.response_id.in_(select(Response.id).where(Response.wave_id == wave.id)))
+    )
+    return stored > BACKGROUND_ANSWERS
+
+
+def find_or_create(
+    store: JobStore,
+    now: datetime,
+    *,
+    owner: int,
+    wave_id: int,
+    file_format: str,
+    layout: str,
+    for_evaluator: bool,
+    threshold: int,
+) -> tuple[Job, bool]:
+    """The same person's unfinished or undownloaded job for the same export, else a new one.
+
+    Returns the job and whether it is new (and so must be started). Asking twice,
+    with a double click or the back button, does not export twice.
+    """
+    store.remove_expired(now)
+    for job in store.jobs():
+        if job.state != FAILED and job.same_request(
+            owner, wave_id, file_format, layout, for_evaluator
+        ):
+            return job, False
+    job = store.create(
+        now,
+        owner=owner,
+        wave_id=wave_id,
+        file_format=file_format,
+        layout=layout,
+        for_evaluator=for_evaluator,
+        threshold=threshold,
+    )
+    return job, True
+
+
+def run(
+    store: JobStore,
+    job: Job,
+    make_session: Callable[[], Session],
+    clock: Callable[[], datetime],
+) -> Job:
+    """Make a job's export, recording each stage as it goes; return the finished job.
+
+    Never raises: a problem is recorded on the job (``FAILED`` with a message) for
+    the progress page to say.
+    """
+    state = {"job": job, "percent": -1}
+
+    def progress(stage: str, fraction: float) -> None:
+        # Write the state only when the page would show something new.
+        percent = overall_percent(stage, fraction)
+        if stage == state["job"].stage and percent == state["percent"]:
+            return
+        state["percent"] = percent
+        state["job"] = replace(state["job"], stage=stage, fraction=fraction)
+        store.save(state["job"])
+
+    try:
+        with make_session() as session:
+            wave = session.get(Wave, job.wave_id)
+            if wave is None:
+                raise ValueError("The wave no longer exists.")
+            exported = export_wave(
+                session,
+                wave,
+                file_format=job.file_format,
+                layout=job.layout,
+                for_evaluator=job.for_evaluator,
+                threshold=job.threshold,
+                progress=progress,
+            )
+        store.write_file(job, exported.content)
+        finished = replace(
+            state["job"],
+            state=READY,
+            stage="writing",
+            fraction=1.0,
+            filename=exported.filename,
+            mimetype=exported.mimetype,
+            size=len(exported.content),
+            finished_at=clock().isoformat(),
+        )
+    except (ExportTooLarge, ValueError) as problem:
+        finished = replace(
+            state["job"], state=FAILED, message=str(problem), finished_at=clock().isoformat()
+        )
+    except Exception:  # noqa: BLE001 - a thread has nobody to raise to: log it, tell the page
+        logger.exception("Background export %s of wave %s failed", job.id, job.wave_id)
+        finished = replace(
+            state["job"], state=FAILED, message=UNEXPECTED, finished_at=clock().isoformat()
+        )
+    store.save(finished)
+    return finished
+
+
+def start(
+    store: JobStore,
+    job: Job,
+    make_session: Callable[[], Session],
+    clock: Callable[[], datetime],
+) -> threading.Thread:
+    """Run a job in a thread of this process (a daemon: it dies with the process)."""
+    thread = threading.Thread(
+        target=run, args=(store, job, make_session, clock), name=f"export-{job.id}", daemon=True
+    )
+    thread.start()
+    return thread
