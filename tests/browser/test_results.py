@@ -55,3 +55,47 @@ def test_an_evaluator_reads_a_team_profile_and_downloads_the_sav(browser, live_s
     assert "id_number" not in frame.columns  # an anonymous wave carries no ID
     assert "Harbour" not in set(frame["team"])  # a team of 3 is pooled for evaluators
     assert meta.column_names_to_labels["culture_01"]
+
+
+def test_a_large_export_shows_its_progress_then_the_file_and_a_chart_downloads_as_png(
+    browser, live_server, tmp_path, monkeypatch
+):
+    from surveyapp.exports import jobs
+
+    monkeypatch.setattr(jobs, "BACKGROUND_ANSWERS", 10)  # the live server runs in this process
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session)
+        cohort(session, {"North": 7, "South": 6}, programme)
+        wave = wave_of(session, programme, key="leadership_culture", privacy="anonymous")
+        questionnaire = questionnaire_of(wave.questionnaire_version)
+        rng = random.Random(8)
+        submit_all(session, wave, lambda person: sample_answers(questionnaire, rng, 0.5))
+        session.commit()
+        wave_id = wave.id
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/auth/login")
+    page.fill("#email", "admin@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/admin/programmes")
+
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/results/culture")
+    with page.expect_download() as png:
+        page.click("a:has-text('Download as PNG')")
+    assert png.value.suggested_filename == f"culture_wave{wave_id}.png"
+    png.value.save_as(tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/results")
+    page.check("input[name=format][value=csv]")
+    page.click("button:has-text('Download')")
+    page.wait_for_url("**/export/progress?job=*")
+    assert page.locator("h1").inner_text() == "Preparing your export"
+    # htmx asks every second; the page turns into the download without a reload.
+    page.locator("text=Your file is ready").wait_for(timeout=30_000)
+    with page.expect_download() as exported:
+        page.click("a:has-text('Download the file')")
+    target = tmp_path / exported.value.suggested_filename
+    exported.value.save_as(target)
+    assert target.suffix == ".csv"
+    assert len(target.read_text(encoding="utf-8-sig").splitlines()) == 1 + 13
