@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -46,7 +47,15 @@ MAX_AGE = timedelta(hours=1)
 #: What a job id looks like (``secrets.token_urlsafe(16)``); anything else is not looked up.
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
+#: A running job whose state has not changed for this long has stopped (its process ended).
+STALLED = timedelta(minutes=5)
+
 RUNNING, READY, FAILED = "running", "ready", "failed"
+#: What a person is told about a job whose process ended before it finished.
+STOPPED = (
+    "The export stopped before it finished, perhaps because the server restarted. "
+    "Export the wave again."
+)
 #: What a person is told when an export failed for a reason that is not theirs to fix.
 UNEXPECTED = "The export failed. Try again; if it fails again, tell the programme team."
 
@@ -127,11 +136,19 @@ class JobStore:
         """The job with this id, or None when there is none (any more)."""
         if not job_id or not JOB_ID.match(job_id):
             return None
+        path = self._state(job_id)
         try:
-            fields = json.loads(self._state(job_id).read_text(encoding="utf-8"))
+            fields = json.loads(path.read_text(encoding="utf-8"))
+            touched = path.stat().st_mtime
         except (FileNotFoundError, ValueError):
             return None
-        return Job(**fields)
+        job = Job(**fields)
+        # Progress is written at least every few seconds while a job runs, so a state
+        # untouched for minutes belongs to a thread that is gone (a worker restarted).
+        # This is the machine's time, not the app's clock: it is about the process.
+        if job.state == RUNNING and time.time() - touched > STALLED.total_seconds():
+            return replace(job, state=FAILED, message=STOPPED)
+        return job
 
     def jobs(self) -> list[Job]:
         """Every job in the folder."""

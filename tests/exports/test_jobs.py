@@ -1,6 +1,8 @@
 """Progress of a long export, and background export jobs kept as files."""
 
 import json
+import os
+import time
 from datetime import timedelta
 
 import pandas as pd
@@ -161,3 +163,24 @@ def test_only_well_formed_job_ids_are_looked_up(tmp_path, job_id):
     (tmp_path / "secret_key.json").write_text("{}")
 
     assert jobs.JobStore(tmp_path / "jobs").get(job_id) is None
+
+
+def test_a_job_whose_thread_is_gone_is_reported_stopped_and_not_reused(tmp_path):
+    store = jobs.JobStore(tmp_path)
+    request = {
+        "owner": 1,
+        "wave_id": 1,
+        "file_format": "csv",
+        "layout": "wide",
+        "for_evaluator": True,
+        "threshold": 5,
+    }
+    orphan = store.create(NOW, **request)
+    long_ago = time.time() - jobs.STALLED.total_seconds() - 1
+    os.utime(tmp_path / f"{orphan.id}.json", (long_ago, long_ago))
+
+    seen = store.get(orphan.id)
+    job, new = jobs.find_or_create(store, NOW, **request)
+
+    assert seen.state == jobs.FAILED and "stopped before it finished" in seen.message
+    assert new and job.id != orphan.id
