@@ -182,3 +182,16 @@ def test_a_chart_request_names_one_known_chart(client, auth, session, query, sta
     auth.login(**EVALUATOR)
 
     assert client.get(f"/admin/waves/{wave.id}/results/chart{query}").status_code == status
+
+
+def test_the_png_has_the_charts_words_drawn_with_a_font_of_this_machine():
+    blank = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="30"></svg>'
+    words = blank.replace(
+        "></svg>",
+        ' font-family="arial, sans-serif" font-size="13">'
+        '<text x="4" y="20" fill="#0b0c0c">Strongly agree</text></svg>',
+    )
+
+    assert png_size(png_of(words)) == png_size(png_of(blank)) == (400, 60)
+    # Without a font, resvg leaves the text out and both pictures are the same.
+    assert png_of(words) != png_of(blank)
