@@ -46,8 +46,11 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; on SQLite, enforce foreign keys as PostgreSQL does."""
-    engine = create_engine(normalise_url(url))
+    """Create an engine; on SQLite, enforce foreign keys as PostgreSQL does.
+
+    Database errors never carry the statement's values (answers, emails) into a log.
+    """
+    engine = create_engine(normalise_url(url), hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

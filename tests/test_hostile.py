@@ -16,6 +16,7 @@ import html
 import io
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -593,6 +594,22 @@ PARTICIPANT_POSTS = [
         Case("POST", "/r/{token_b}x/no-reminders", 404, (LINK_NOT_ACTIVE,), "nobody"),
         id="opt-out-with-a-forged-token",
     ),
+    pytest.param(
+        Case(
+            "POST",
+            PAGE_2_URL,
+            400,
+            (BAD_REQUEST,),
+            "participant",
+            body=urlencode(PAGE_2).encode() + b"&action_agreed=Good%FF%FE%C0%AF",
+            content_type="application/x-www-form-urlencoded",
+        ),
+        id="text-answer-with-invalid-utf8",
+    ),
+    pytest.param(
+        Case("GET", "/r/%FF%FE%00", 404, (LINK_NOT_ACTIVE,), "nobody"),
+        id="link-with-invalid-utf8-and-nul",
+    ),
 ]
 
 
@@ -869,6 +886,64 @@ ADMIN_FORMS = [
         ),
         id="sample-seed-of-30-digits",
     ),
+    pytest.param(
+        _form(
+            "/admin/programmes/new",
+            {**NEW_PROGRAMME, "name": "   "},
+            422,
+            "Enter the programme name",
+        ),
+        id="programme-name-only-spaces",
+    ),
+    pytest.param(
+        _form(
+            "/admin/programmes/new",
+            {**NEW_PROGRAMME, "name": "Programme\x00C"},
+            422,
+            "Programme name has a hidden character (U+0000",
+        ),
+        id="programme-name-with-a-nul-byte",
+    ),
+    pytest.param(
+        _form(
+            "/admin/waves/{wave_a}/reminders/emails/{template_a}",
+            {"subject": "x", "body": "{% for i in range(10**9) %}{{ i }}{% endfor %}"},
+            422,
+            "tries something that is not allowed",
+        ),
+        id="email-looping-a-billion-times",
+    ),
+    pytest.param(
+        _form(
+            "/admin/waves/{wave_a}/reminders/emails/{template_a}",
+            {
+                "subject": "x",
+                "body": "{% for i in range(99) %}{% for j in range(99) %}{% for k in range(99) %}"
+                "{{ k }}{% endfor %}{% endfor %}{% endfor %}",
+            },
+            422,
+            "an email can be at most 100,000",
+        ),
+        id="email-with-nested-loops-writing-a-book",
+    ),
+    pytest.param(
+        _form(
+            "/admin/programmes/{programme_a}/participants/{person_a}",
+            {**PERSON, "name": "   "},
+            422,
+            "Enter the full name",
+        ),
+        id="participant-name-only-spaces",
+    ),
+    pytest.param(
+        _form(
+            "/admin/programmes/{programme_a}/participants/{person_a}",
+            {**PERSON, "name": "Person \u202eA1"},
+            422,
+            "U+202E",
+        ),
+        id="participant-name-with-right-to-left-override",
+    ),
 ]
 
 
@@ -917,6 +992,12 @@ FOREIGN = [
     ("GET", "/admin/questionnaires/session_evaluation/versions/99", "version-that-does-not-exist"),
     ("GET", "/admin/questionnaires/session_evaluation/preview/no_such_page", "preview-page-forged"),
     ("GET", "/admin/waves/{wave_a}/results/culture?team=Nobody", "culture-team-not-in-wave"),
+    ("GET", "/admin/waves/99999999999999999999999/dashboard", "wave-id-beyond-64-bits"),
+    (
+        "POST",
+        "/admin/waves/{wave_a}/invitations/99999999999999999999999/reopen",
+        "invitation-id-beyond-64-bits",
+    ),
 ]
 
 
@@ -1050,6 +1131,12 @@ QUERIES = [
         200,
         "No participant matches this search",
         id="search-with-a-nul-byte",
+    ),
+    pytest.param(
+        "/admin/waves/{wave_a}?page=99999999999999999999999",
+        200,
+        "Baseline A",
+        id="wave-page-number-beyond-64-bits",
     ),
 ]
 

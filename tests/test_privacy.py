@@ -428,3 +428,16 @@ def test_erase_plan_counts_without_changing_anything(study, session):
     assert plan.drafts > 0 and plan.anonymous_completed == 1
     session.expire_all()
     assert session.get(Participant, study.asha.id).name == "Asha Patel"
+
+
+def test_erased_details_cannot_be_typed_back_in_on_the_edit_form(client, auth, study, session):
+    _erase(client, auth, study)
+
+    response = client.post(
+        _person_url(study), data={"name": "Asha Patel", "email": "asha@example.org"}
+    )
+
+    assert response.status_code == 409
+    assert "removed on purpose" in response.text
+    session.expire_all()
+    assert session.get(Participant, study.asha.id).name == ""

@@ -23,11 +23,41 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
+from surveyapp.participants.roster import hidden_character
 from surveyapp.timezones import to_local
 from surveyapp.web.context import now as context_now
+
+
+class Required(InputRequired):
+    """Like InputRequired, but a field of only spaces is empty too."""
+
+    def __call__(self, form, field):
+        super().__call__(form, field)
+        if isinstance(field.raw_data[0], str) and not field.raw_data[0].strip():
+            field.errors[:] = []
+            raise StopValidation(self.message or "This field is required")
+
+
+class StaffForm(FlaskForm):
+    """Every form of the study team: text with hidden or control characters is refused,
+    naming the character, so that nothing typed can reverse or hide text on a page."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, (StringField, TextAreaField)) and isinstance(field.data, str):
+                hidden = hidden_character(field.data)
+                if hidden:
+                    field.errors = [
+                        *field.errors,
+                        f"{field.label.text} has a hidden character ({hidden}); delete it",
+                    ]
+                    valid = False
+        return valid
 
 
 class DayField(DateField):
@@ -40,15 +70,15 @@ class DayField(DateField):
             raise ValueError("Enter a real date, like 31/03/2031") from None
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(StaffForm):
     name = StringField(
         "Programme name",
-        validators=[InputRequired("Enter the programme name"), Length(max=200)],
+        validators=[Required("Enter the programme name"), Length(max=200)],
     )
     run_by = StringField(
         "Who runs the evaluation",
         description="Shown to participants, for example “The University of Kent evaluation team”.",
-        validators=[InputRequired("Enter who runs the evaluation"), Length(max=300)],
+        validators=[Required("Enter who runs the evaluation"), Length(max=300)],
     )
     description = TextAreaField("Description (optional)", validators=[Length(max=5000)])
     reporting_threshold = IntegerField(
@@ -96,24 +126,22 @@ class ProgrammeForm(FlaskForm):
             )
 
 
-class CohortUploadForm(FlaskForm):
+class CohortUploadForm(StaffForm):
     file = FileField("Cohort file (CSV)", validators=[FileRequired("Choose a CSV file to upload")])
 
 
-class CohortConfirmForm(FlaskForm):
+class CohortConfirmForm(StaffForm):
     """Carries the checked file back, so what is imported is exactly what was previewed."""
 
-    content = StringField(validators=[InputRequired()])
+    content = StringField(validators=[Required()])
 
 
-class ParticipantForm(FlaskForm):
-    name = StringField(
-        "Full name", validators=[InputRequired("Enter the full name"), Length(max=200)]
-    )
+class ParticipantForm(StaffForm):
+    name = StringField("Full name", validators=[Required("Enter the full name"), Length(max=200)])
     email = StringField(
         "Email address",
         validators=[
-            InputRequired("Enter the email address"),
+            Required("Enter the email address"),
             Email("Enter an email address in the correct format, like name@example.org"),
             Length(max=320),
         ],
@@ -124,24 +152,24 @@ class ParticipantForm(FlaskForm):
     role = StringField("Role", validators=[Length(max=200)])
 
 
-class WaveForm(FlaskForm):
+class WaveForm(StaffForm):
     label = StringField(
         "Name of the wave",
         description="For example Baseline, Midterm or Endpoint.",
-        validators=[InputRequired("Enter a name for the wave"), Length(max=200)],
+        validators=[Required("Enter a name for the wave"), Length(max=200)],
     )
     version = SelectField(
-        "Questionnaire", validators=[InputRequired("Choose a questionnaire")], coerce=str
+        "Questionnaire", validators=[Required("Choose a questionnaire")], coerce=str
     )
-    opens_on = DateField("Opens on", validators=[InputRequired("Enter the opening date")])
-    opens_time = TimeField("at", validators=[InputRequired("Enter the opening time")])
-    closes_on = DateField("Closes on", validators=[InputRequired("Enter the closing date")])
-    closes_time = TimeField("at", validators=[InputRequired("Enter the closing time")])
+    opens_on = DateField("Opens on", validators=[Required("Enter the opening date")])
+    opens_time = TimeField("at", validators=[Required("Enter the opening time")])
+    closes_on = DateField("Closes on", validators=[Required("Enter the closing date")])
+    closes_time = TimeField("at", validators=[Required("Enter the closing time")])
     target_rate = IntegerField(
         "Target response rate (%)",
         default=60,
         validators=[
-            InputRequired("Enter the target response rate"),
+            Required("Enter the target response rate"),
             NumberRange(1, 100, "The target must be between 1 and 100"),
         ],
     )
@@ -158,7 +186,7 @@ class WaveForm(FlaskForm):
                 "organisation, region and role",
             ),
         ],
-        validators=[InputRequired("Choose how answers are kept")],
+        validators=[Required("Choose how answers are kept")],
     )
     role = SelectMultipleField("Roles", validators=[Optional()])
     team = SelectMultipleField("Teams", validators=[Optional()])
@@ -181,7 +209,7 @@ AUDIENCE_CHOICES = [
 ]
 
 
-class SampleForm(FlaskForm):
+class SampleForm(StaffForm):
     """Read from the query string: drawing a sample changes nothing, so it is a GET form."""
 
     class Meta:
@@ -190,7 +218,7 @@ class SampleForm(FlaskForm):
     size = IntegerField(
         "How many people",
         validators=[
-            InputRequired("Enter how many people to choose"),
+            Required("Enter how many people to choose"),
             NumberRange(1, 10000, "Choose between 1 and 10,000 people"),
         ],
     )
@@ -199,18 +227,18 @@ class SampleForm(FlaskForm):
         description="The same seed always chooses the same people. Note it down to draw the "
         "sample again.",
         validators=[
-            InputRequired("Enter a seed, a whole number"),
+            Required("Enter a seed, a whole number"),
             NumberRange(0, 2**31 - 1, "The seed must be a whole number from 0 to 2147483647"),
         ],
     )
     by_region = BooleanField("Choose from each region in proportion to its non-respondents")
 
 
-class StepForm(FlaskForm):
+class StepForm(StaffForm):
     label = StringField(
         "Name of the step",
         description="For example Third reminder.",
-        validators=[InputRequired("Enter a name for the step"), Length(max=200)],
+        validators=[Required("Enter a name for the step"), Length(max=200)],
     )
     when = RadioField(
         "When to send",
@@ -218,7 +246,7 @@ class StepForm(FlaskForm):
             SelectChoice("days", "A number of days after the wave opens"),
             SelectChoice("date", "On a date and time"),
         ],
-        validators=[InputRequired("Choose when to send")],
+        validators=[Required("Choose when to send")],
     )
     days_after_opening = IntegerField(
         "Days after the wave opens",
@@ -232,9 +260,9 @@ class StepForm(FlaskForm):
         description="Nobody who has completed, withdrawn or asked for no more reminders "
         "receives anything.",
         choices=AUDIENCE_CHOICES,
-        validators=[InputRequired("Choose who the step goes to")],
+        validators=[Required("Choose who the step goes to")],
     )
-    template = SelectField("Email", validators=[InputRequired("Choose an email")])
+    template = SelectField("Email", validators=[Required("Choose an email")])
     deadline_working_days = IntegerField(
         "Deadline in working days (for a final reminder)",
         description="Leave empty to give the closing date. Weekends and bank holidays in "
@@ -262,7 +290,7 @@ class StepForm(FlaskForm):
         return valid
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(StaffForm):
     subject = StringField(
         "Subject", validators=[Length(max=300, message="Keep the subject under 300 characters")]
     )
@@ -284,7 +312,7 @@ class NewTemplateForm(TemplateForm):
         "Name of the email",
         description="Lower case letters, numbers and underscores, for example second_final.",
         validators=[
-            InputRequired("Enter a name for the email"),
+            Required("Enter a name for the email"),
             Length(max=100),
             Regexp(r"^[a-z0-9_]+$", message="Use only lower case letters, numbers and underscores"),
         ],
@@ -299,10 +327,10 @@ ROLE_CHOICES = [
 ]
 
 
-class UserForm(FlaskForm):
+class UserForm(StaffForm):
     """A staff account: its role, its programmes and whether it may sign in."""
 
-    role = RadioField("Role", choices=ROLE_CHOICES, validators=[InputRequired("Choose a role")])
+    role = RadioField("Role", choices=ROLE_CHOICES, validators=[Required("Choose a role")])
     programmes = SelectMultipleField(
         "Programmes they may see",
         description="Administrators see every programme.",
@@ -321,7 +349,7 @@ class NewUserForm(UserForm):
     email = StringField(
         "Email address",
         validators=[
-            InputRequired("Enter the email address"),
+            Required("Enter the email address"),
             Email("Enter an email address in the correct format, like name@example.org"),
             Length(max=320),
         ],
@@ -330,11 +358,11 @@ class NewUserForm(UserForm):
         "First password",
         description="At least 10 characters. Give it to them in person or by phone, not by email; "
         "they can be given a new one here later.",
-        validators=[InputRequired("Enter a first password"), Length(max=200)],
+        validators=[Required("Enter a first password"), Length(max=200)],
     )
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(StaffForm):
     class Meta:
         csrf = False  # a search (GET) changes nothing
 

@@ -165,7 +165,7 @@ def _audit_filters(form: AuditSearchForm) -> audit.Filters:
         to_utc(form.until.data + timedelta(days=1), time(0, 0), zone) if form.until.data else None
     )
     return audit.Filters(
-        text=(form.q.data or "").strip(),
+        text="" if form.q.errors else (form.q.data or "").strip(),
         action=form.action.data if form.action.data in audit.ACTIONS else "",
         programme_id=request.args.get("programme", type=int),
         since=since,

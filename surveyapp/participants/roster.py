@@ -581,6 +581,15 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
 
 
+def hidden_character(text: str) -> str | None:
+    """Describe the first character of ``text`` that is invisible, reorders the text around
+    it or is a control character (tabs and line breaks apart); None when there is none."""
+    for char in text:
+        if _HIDDEN.match(char) or (unicodedata.category(char) == "Cc" and char not in "\t\n\r"):
+            return _describe(char)
+    return None
+
+
 def _character_problems(given: dict[str, str]) -> list[str]:
     """Refuse an ID number that is not plain text, and hidden characters in any column."""
     problems = []

@@ -30,8 +30,36 @@ FIELDS = {
     "opt_out_link": "https://surveys.example.org/r/abcdefghijklmnopqrstuv/no-reminders",
 }
 
+#: An email needs no long loops: ``range`` gives at most this many numbers.
+MAX_LOOP = 100
+#: A rendered part longer than this is refused; no real email is this long.
+MAX_RENDERED = 100_000
+
+
+def _short_range(*args):
+    numbers = range(*args)
+    if len(numbers) > MAX_LOOP:
+        raise SecurityError(f"range() in an email gives at most {MAX_LOOP} numbers")
+    return numbers
+
+
+class _EmailEnvironment(SandboxedEnvironment):
+    """The sandbox, also refusing long loops, powers and repeated text, so that a template
+    cannot keep the server busy for hours."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**":
+            raise SecurityError("powers are not allowed in an email")
+        if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
+            raise SecurityError("repeating text is not allowed in an email")
+        return super().call_binop(context, operator, left, right)
+
+
 # Plain text email: nothing is HTML-escaped, and nothing a participant typed is in the context.
-_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_environment = _EmailEnvironment(undefined=StrictUndefined, autoescape=False)
+_environment.globals["range"] = _short_range
 
 
 @dataclass(frozen=True)
@@ -48,7 +76,7 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
             problems[part] = f"Enter the {part}"
             continue
         try:
-            _environment.from_string(text).render(FIELDS)
+            rendered = _environment.from_string(text).render(FIELDS)
         except TemplateSyntaxError as error:
             problems[part] = (
                 f"Line {error.lineno}: {error.message}. Fields look like {{{{ first_name }}}}."
@@ -58,6 +86,14 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
             problems[part] = f"{_field_message(str(error))} The fields you can use are: {known}."
         except SecurityError:
             problems[part] = "This template tries something that is not allowed in an email."
+        except (ArithmeticError, TypeError, ValueError, LookupError) as error:
+            problems[part] = f"This template cannot be written out: {error}."
+        else:
+            if len(rendered) > MAX_RENDERED:
+                problems[part] = (
+                    f"This {part} would be {len(rendered):,} characters long; "
+                    f"an email can be at most {MAX_RENDERED:,}."
+                )
     if "subject" not in problems and "\n" in subject.strip():
         problems["subject"] = "The subject must be one line"
     return problems

@@ -6,6 +6,7 @@ from the definition and the stored answers, never taken from the request.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -33,12 +34,16 @@ class Incomplete(SurveyError):
         super().__init__(f"The page {page.id!r} is not answered yet.")
 
 
+#: What secrets.token_urlsafe makes; anything else is not a link of ours.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def find_invitation(session: Session, token: str) -> Invitation | None:
     """Return the invitation of a personal link, or None when the link is not active.
 
     A wrong token and a withdrawn person look the same to the caller.
     """
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not _TOKEN.fullmatch(token):
         return None
     # One query for the invitation, its person and its wave: every participant page needs all three.
     invitation = session.scalar(

@@ -18,6 +18,10 @@ MESSAGES = {
     403: ("You cannot see this page", "Your account does not have access to it."),
     404: ("Page not found", "If you typed the web address, check it is correct."),
     405: ("Page not found", "If you typed the web address, check it is correct."),
+    409: (
+        "This cannot be changed",
+        "The person's details were removed on purpose, so they cannot be typed in again here.",
+    ),
     413: ("That file is too large", "Choose a smaller file and try again."),
     422: (
         "Something was wrong with that request",

@@ -16,12 +16,14 @@ import hashlib
 import logging
 import math
 import time
+from urllib.parse import unquote_to_bytes
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 request_log = logging.getLogger("surveyapp.requests")
 
@@ -49,12 +51,33 @@ def init_app(app: Flask) -> None:
     Call before other extensions, so that the request timer starts first.
     """
     _trust_proxies(app)
+    app.url_map.converters["int"] = DatabaseInt  # before any route is added
     app.before_request(_start_timer)
+    app.before_request(_refuse_undecodable_form)
     app.after_request(_security_headers)
     app.after_request(_log_request)
     if request_log.level == logging.NOTSET:
         request_log.setLevel(logging.INFO)
     app.logger  # noqa: B018 - creating Flask's logger gives "surveyapp.*" a handler when none is set
+
+
+class DatabaseInt(IntegerConverter):
+    """``<int:...>`` in a URL, up to the largest id a database column holds: a longer number
+    is "Page not found", not an overflow deep in the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _refuse_undecodable_form() -> None:
+    """Answer 400 to a form whose fields are not UTF-8, instead of storing the escapes as text."""
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return
+    for pair in request.get_data(cache=True).split(b"&"):
+        try:
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            abort(400)
 
 
 def is_participant_path(path: str) -> bool:
