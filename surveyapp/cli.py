@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from surveyapp import access, accounts, audit, catalogue
-from surveyapp.models import ROLES
+from surveyapp.models import ROLES, Programme
 from surveyapp.questionnaires import LoadResult, load_file, questionnaire_files
 
 questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
@@ -402,6 +403,8 @@ def db_upgrade() -> None:
 # -- demo --------------------------------------------------------------------------------
 
 DEMO_EMAIL = "admin@example.org"
+#: Further demo accounts, with the same password, to see what each role sees.
+DEMO_ROLES = {"evaluator@example.org": "evaluator", "viewer@example.org": "viewer"}
 
 
 @click.command("demo")
@@ -423,14 +426,18 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         catalogue.store_versions(
             session, load_all(Path(app.config["QUESTIONNAIRE_DIR"])), now=_now()
         )
-        user = accounts.find_user(session, DEMO_EMAIL)
-        if user is None:
-            accounts.create_user(
-                session, email=DEMO_EMAIL, password=password, role="admin", now=_now()
-            )
-        else:
-            accounts.set_password(session, user, password)
         links = build_demo(session, now=_now())
+        programmes = set(session.scalars(select(Programme.id)))
+        for email, role in {DEMO_EMAIL: "admin", **DEMO_ROLES}.items():
+            user = accounts.find_user(session, email)
+            if user is None:
+                user = accounts.create_user(
+                    session, email=email, password=password, role=role, now=_now()
+                )
+            else:
+                accounts.set_password(session, user, password)
+            if role != "admin":
+                access.set_membership(session, user, programmes)
         session.commit()
     base = f"http://{host}:{port}"
     click.echo(
@@ -438,6 +445,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f"  Open:      {base}/admin/\n"
         f"  Email:     {DEMO_EMAIL}\n"
         f"  Password:  {password}   (a new one each time the demo starts)\n"
+        f"  Also:      {' and '.join(DEMO_ROLES)}, same password, to see what an\n"
+        "             evaluator and a viewer see\n"
         f"  Database:  {app.config['DATABASE_URL']}\n\n"
         "Answer as a participant (fictional people) with these personal links:"
     )

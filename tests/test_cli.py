@@ -103,6 +103,7 @@ def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path
         {
             "TESTING": True,
             "SECRET_KEY": "x",
+            "WTF_CSRF_ENABLED": False,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}",
         }
     )
@@ -116,9 +117,21 @@ def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path
     link = next(line for line in first.output.splitlines() if "/r/" in line).split("/r/")[1]
     with app.extensions["surveyapp.sessionmaker"]() as session:
         assert len(session.scalars(select(Programme)).all()) == 1
-        assert len(session.scalars(select(User)).all()) == 1
+        users = {user.email: user.role for user in session.scalars(select(User))}
+        assert users == {
+            "admin@example.org": "admin",
+            "evaluator@example.org": "evaluator",
+            "viewer@example.org": "viewer",
+        }
         assert len(session.scalars(select(Participant)).all()) == 30
     client = app.test_client()
+    password = next(line for line in again.output.splitlines() if "Password:" in line).split()[1]
+    viewer = app.test_client()
+    signed_in = viewer.post(
+        "/auth/login", data={"email": "viewer@example.org", "password": password}
+    )
+    assert signed_in.status_code == 303
+    assert "Demo" in viewer.get("/admin/programmes").text
     assert client.get(f"/r/{link}").status_code == 303
     assert "Start now" in client.get("/r/").text
     assert again.exit_code == 0
