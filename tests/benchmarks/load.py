@@ -424,6 +424,30 @@ def send_now(browser: Browser, wave_id: int, step_id: int, log: Log) -> str:
     return said[start + 2 : said.find("<", start)].strip() if start >= 0 else "(no message)"
 
 
+def export_file(browser: Browser, log: Log, kind: str, path: str) -> bytes:
+    """Download an export as the page gives it: at once, or, for a wave of many answers,
+    after its progress page (made in the background) says the file is ready."""
+    began = time.perf_counter()
+    try:
+        status, location, data = browser.request("GET", path)
+        if status == 303 and "/export/progress?" in location:
+            deadline = time.monotonic() + SLOW_TIMEOUT
+            while time.monotonic() < deadline:
+                status, _, page = browser.request("GET", location)
+                if status != 200 or b"Your file is ready" in page or b"could not be made" in page:
+                    break
+                time.sleep(0.5)
+            file_path = location.replace("/export/progress?", "/export/file?")
+            status, _, data = browser.request("GET", file_path)
+    except (OSError, ValueError, IndexError) as exc:  # refused, cut off, garbled
+        log.add(time.perf_counter(), kind, time.perf_counter() - began, None)
+        raise Failure(f"GET {path}: {exc!r}") from exc
+    log.add(time.perf_counter(), kind, time.perf_counter() - began, status)
+    if status != 200:
+        raise Failure(f"GET {path}: {status}, expected 200: {data[:160]!r}")
+    return data
+
+
 def evaluator(port, wave_id: int, log: Log, stop, pause: float) -> None:
     """Read the results, then download every export in turn, until the time is up."""
     browser = Browser(port, timeout=SLOW_TIMEOUT)
@@ -437,7 +461,7 @@ def evaluator(port, wave_id: int, log: Log, stop, pause: float) -> None:
                 else:
                     file_format, layout = EXPORTS[turn % (len(EXPORTS) + 1) - 1]
                     path = f"/admin/waves/{wave_id}/export?format={file_format}&layout={layout}"
-                    _, data = log.timed(browser, f"export {file_format} {layout}", "GET", path, 200)
+                    data = export_file(browser, log, f"export {file_format} {layout}", path)
                     if not data or browser.content_type.startswith("text/html"):
                         raise Failure(f"GET {path}: a page instead of a file")
             except Failure as failure:
@@ -652,7 +676,7 @@ def check_final_export(port: int, wave_id: int, people: list[Person]) -> tuple[b
     try:
         sign_in(browser, EVALUATOR_EMAIL, log)
         path = f"/admin/waves/{wave_id}/export?format=csv&layout=wide"
-        _, data = log.timed(browser, "export", "GET", path, 200)
+        data = export_file(browser, log, "export", path)
     except Failure as failure:
         return False, f"the final export failed: {failure}"
     finally:
