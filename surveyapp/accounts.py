@@ -77,14 +77,15 @@ def authenticate(
     except (VerificationError, InvalidHashError):
         accepted = False
     if not accepted:
-        typed = normalise_email(email)[:320]
+        # Only an account's own email is kept: text typed in the email box could be a password.
+        who = user.email if user is not None else "(no such account)"
         why = "an account that cannot sign in" if user and not user.is_active else "wrong details"
         audit.record(
             session,
             action="sign_in_failed",
             summary=f"Sign-in refused: {why}",
             actor=None,
-            actor_label=typed or "(no email given)",
+            actor_label=who,
             address=address,
             now=now,
         )

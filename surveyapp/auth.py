@@ -26,13 +26,15 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired
 
-from surveyapp import accounts
+from surveyapp import accounts, audit
 from surveyapp.db import get_session
 from surveyapp.models import User
 from surveyapp.web.context import now
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 LAST_ACTIVE = "last_active"
+SIGNED_IN_AT = "signed_in_at"
+SESSION_VERSION = "session_version"
 #: Sent by app.js on requests the page makes by itself (htmx polling).
 BACKGROUND_HEADER = "X-Surveyapp-Background"
 
@@ -49,11 +51,24 @@ def load_signed_in_user() -> None:
         return
     user_id = session.get("user_id")
     g.user = get_session().get(User, user_id) if user_id is not None else None
-    if g.user is not None and not g.user.is_active:
+    if g.user is not None and (
+        not g.user.is_active
+        or session.get(SESSION_VERSION) != g.user.session_version
+        or _signed_in_too_long()
+    ):
         session.clear()
         g.user = None
     if g.user is not None:
         _expire_or_touch()
+
+
+def _signed_in_too_long() -> bool:
+    """However active, a staff session ends PERMANENT_SESSION_LIFETIME after signing in."""
+    try:
+        signed_in = datetime.fromisoformat(session[SIGNED_IN_AT])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return now() - signed_in >= current_app.permanent_session_lifetime
 
 
 def _expire_or_touch() -> None:
@@ -145,7 +160,8 @@ def login():
             db.commit()
             session.clear()
             session["user_id"] = user.id
-            session[LAST_ACTIVE] = now().isoformat()
+            session[SESSION_VERSION] = user.session_version
+            session[SIGNED_IN_AT] = session[LAST_ACTIVE] = now().isoformat()
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")), code=303)
         db.commit()  # the refused attempt stays in the audit log
@@ -157,6 +173,11 @@ def login():
 @bp.post("/logout")
 def logout():
     """Sign out and forget the session."""
+    if g.user is not None:
+        db = get_session()
+        audit.record(db, action="sign_out", summary="Signed out", actor=g.user, now=now())
+        g.user.session_version += 1  # every copy of this session's cookie stops working
+        db.commit()
     session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.login"), code=303)

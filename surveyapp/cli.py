@@ -264,6 +264,14 @@ def retention_apply(dry_run: bool) -> None:
             session.rollback()
         else:
             session.commit()
+    if not dry_run:
+        from surveyapp.exports import jobs
+
+        expired = jobs.store_for(current_app.config, current_app.instance_path).remove_expired(
+            _now()
+        )
+        if expired:
+            click.echo(f"Removed {expired} background export file(s) older than an hour.")
     verb = "would remove" if dry_run else "removed"
     for outcome in outcomes:
         until = outcome.retention_until
@@ -359,6 +367,18 @@ def exports_write(
             )
         except (exports.ExportTooLarge, ValueError) as problem:
             _fail(str(problem))
+        audit.record(
+            session,
+            action="export.download",
+            summary=f"“{wave.label}” exported from the command line as {file_format}, {layout}, "
+            + ("full data" if full else "small groups hidden"),
+            actor_label=COMMAND_LINE,
+            programme_id=wave.programme_id,
+            object_type="wave",
+            object_id=wave.id,
+            now=_now(),
+        )
+        session.commit()
     target = out or Path(exported.filename)
     target.write_bytes(exported.content)
     seconds = time.perf_counter() - started

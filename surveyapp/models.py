@@ -27,6 +27,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Part of every session of this account; signing out adds one, which ends them all,
+    #: even a copy of the cookie kept somewhere.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
     last_signed_in_at: Mapped[datetime | None]
 

@@ -41,13 +41,14 @@ from surveyapp.models import (
     Response,
     Wave,
 )
+from surveyapp.participants.roster import erasure_marker
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.answers import describe, summary
 from surveyapp.questionnaires.model import is_answered
 from surveyapp.timezones import to_local
 
-#: What an erased person's ID number becomes, followed by their row number (unique).
-ERASED_PREFIX = "erased-"
+#: A personal link in an email: the file must not let whoever holds it answer as the person.
+_TOKEN_IN_LINK = re.compile(r"/r/[A-Za-z0-9_-]+")
 #: Why a queued email was not sent, as the outbox shows it.
 NOT_SENT_REMOVED = "Not sent: their contact details were removed."
 #: What replaces the person's name where it appeared in an email's subject.
@@ -192,11 +193,17 @@ def subject_access(
                 )
             )
             submitted = answers_in_words(response_questionnaire, stored)
-        draft = [
-            row
-            for row in answers_in_words(questionnaire, drafts.get(invitation.id, {}))
-            if is_answered(row.value)
-        ]
+        # An anonymous wave's answers in progress are never shown to staff: the person sees
+        # them through their own link, and once sent nothing links them to the person.
+        draft = (
+            []
+            if wave.is_anonymous
+            else [
+                row
+                for row in answers_in_words(questionnaire, drafts.get(invitation.id, {}))
+                if is_answered(row.value)
+            ]
+        )
         waves.append(
             WaveRecord(
                 wave=wave.label,
@@ -223,7 +230,7 @@ def subject_access(
             step=message.step.label,
             to_address=message.to_address,
             subject=message.subject,
-            body=message.body,
+            body=_TOKEN_IN_LINK.sub("/r/[link removed]", message.body),
             state=message.state,
             queued_at=message.queued_at,
             sent_at=message.sent_at,
@@ -506,12 +513,7 @@ def remove_contact_details(
     return counts
 
 
-def erased_id_number(participant: Participant) -> str:
-    """The marker that replaces an erased person's ID number: unique, says nothing about them."""
-    return f"{ERASED_PREFIX}{participant.id}"
-
-
-def erase(session: Session, participant: Participant, *, now: datetime) -> ErasurePlan:
+def erase(session: Session, participant: Participant, *, now: datetime, key: bytes) -> ErasurePlan:
     """Erase a person at their request; return what was removed. It cannot be undone.
 
     Removed: name, email, further columns, the ID number (replaced by a marker),
@@ -538,7 +540,7 @@ def erase(session: Session, participant: Participant, *, now: datetime) -> Erasu
             invitation.token = secrets.token_urlsafe(16)
     session.flush()
     remove_contact_details(session, participant, now=now)
-    participant.id_number = erased_id_number(participant)
+    participant.id_number = erasure_marker(key, participant.programme_id, participant.id_number)
     participant.erased_at = now
     if participant.withdrawn_at is None:
         participant.withdrawn_at = now

@@ -922,7 +922,7 @@ ADMIN_FORMS = [
                 "{{ k }}{% endfor %}{% endfor %}{% endfor %}",
             },
             422,
-            "an email can be at most 100,000",
+            "tries something that is not allowed",
         ),
         id="email-with-nested-loops-writing-a-book",
     ),
@@ -943,6 +943,45 @@ ADMIN_FORMS = [
             "U+202E",
         ),
         id="participant-name-with-right-to-left-override",
+    ),
+    pytest.param(
+        _form(
+            "/admin/waves/{wave_a}/reminders/emails/{template_a}",
+            {"subject": "x", "body": "{{ first_name|center(50000000) }}"},
+            422,
+            "tries something that is not allowed",
+        ),
+        id="email-padding-a-field-to-fifty-million",
+    ),
+    pytest.param(
+        _form(
+            "/admin/waves/{wave_a}/reminders/emails/{template_a}",
+            {"subject": "x", "body": "{{ '{:>2000000000}'.format(1) }}"},
+            422,
+            "tries something that is not allowed",
+        ),
+        id="email-formatting-a-two-billion-wide-string",
+    ),
+    pytest.param(
+        _form(
+            "/admin/waves/{wave_a}/reminders/emails/{template_a}",
+            {"subject": "x", "body": "{{ '%2000000000s' % 1 }}"},
+            422,
+            "tries something that is not allowed",
+        ),
+        id="email-percent-formatting-two-billion-wide",
+    ),
+    pytest.param(
+        _form(
+            "/admin/waves/{wave_a}/reminders/emails/{template_a}",
+            {
+                "subject": "x",
+                "body": "{% for a in range(99) %}{% for b in range(99) %}{% for c in range(99) %}{% for d in range(99) %}{% for e in range(99) %}{% for f in range(99) %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
+            },
+            422,
+            "tries something that is not allowed",
+        ),
+        id="email-with-six-nested-loops-and-no-output",
     ),
 ]
 
@@ -997,6 +1036,11 @@ FOREIGN = [
         "POST",
         "/admin/waves/{wave_a}/invitations/99999999999999999999999/reopen",
         "invitation-id-beyond-64-bits",
+    ),
+    (
+        "GET",
+        "/admin/programmes/{programme_a}/change?first=99999999999999999999",
+        "change-with-wave-id-beyond-64-bits",
     ),
 ]
 
@@ -1137,6 +1181,12 @@ QUERIES = [
         200,
         "Baseline A",
         id="wave-page-number-beyond-64-bits",
+    ),
+    pytest.param(
+        "/admin/audit?programme=99999999999999999999",
+        200,
+        "Audit log",
+        id="audit-programme-beyond-64-bits",
     ),
 ]
 

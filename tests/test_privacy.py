@@ -192,7 +192,7 @@ def test_anonymous_answers_are_never_in_the_subject_access_file(client, auth, st
     assert "anonymous" in culture["submitted_answers"]
 
 
-def test_subject_access_is_logged_by_id_number_without_content(client, auth, study, session):
+def test_subject_access_is_logged_by_row_number_without_content(client, auth, study, session):
     auth.login()
 
     _download(client, study)
@@ -202,10 +202,10 @@ def test_subject_access_is_logged_by_id_number_without_content(client, auth, stu
         select(AuditEvent).where(AuditEvent.action == "participant.subject_access")
     )
     assert event.actor == "admin@example.org"
-    assert "K-017" in event.summary
+    assert f"participant no. {study.asha.id}" in event.summary
     assert event.object_type == "participant" and event.object_id == str(study.asha.id)
     assert event.programme_id == study.programme.id
-    for secret in ("Asha", "asha.patel", "Strongly", "01632", *study.tokens.values()):
+    for secret in ("K-017", "Asha", "asha.patel", "Strongly", "01632", *study.tokens.values()):
         assert secret not in event.summary
 
 
@@ -239,7 +239,7 @@ def test_erase_page_says_what_is_removed_and_what_stays(client, auth, study):
     page = client.get(_person_url(study, "erase")).text
 
     assert "This cannot be undone" in page
-    assert f"erased-{study.asha.id}" in page
+    assert "it becomes “erased-” and a code" in page
     assert "1 submitted response in identified waves" in page
     assert "Their 3 personal links" in page
     assert "anonymous wave" in page
@@ -273,7 +273,7 @@ def test_erasure_removes_contact_details_and_replaces_the_id_number(client, auth
     session.expire_all()
     asha = session.get(Participant, study.asha.id)
     assert (asha.name, asha.email, asha.attributes) == ("", "", {})
-    assert asha.id_number == f"erased-{asha.id}"
+    assert asha.id_number.startswith("erased-") and "K-017" not in asha.id_number
     assert asha.erased_at == NOW and asha.contact_removed_at == NOW
     assert asha.team == "North"  # groups keep their counts
     ben = session.get(Participant, study.ben.id)
@@ -382,9 +382,9 @@ def test_erasure_is_logged_without_answers_or_tokens(client, auth, study, sessio
     session.expire_all()
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "participant.erase"))
     assert event.actor == "admin@example.org"
-    assert "K-017" in event.summary and f"erased-{study.asha.id}" in event.summary
+    assert event.summary.startswith(f"Participant no. {study.asha.id} erased at their request")
     texts = " ".join(f"{e.summary} {e.object_id}" for e in session.scalars(select(AuditEvent)))
-    for secret in ("Asha", "asha.patel", TYPED, "Strongly", *study.tokens.values()):
+    for secret in ("K-017", "Asha", "asha.patel", TYPED, "Strongly", *study.tokens.values()):
         assert secret not in texts
 
 
@@ -393,9 +393,11 @@ def test_erased_people_are_shown_plainly_and_cannot_be_erased_twice(client, auth
 
     listing = client.get(f"/admin/programmes/{study.programme.id}/participants").text
     person = client.get(_person_url(study)).text
-    again = client.post(_person_url(study, "erase"), data={"id_number": f"erased-{study.asha.id}"})
+    session.expire_all()
+    marker = session.get(Participant, study.asha.id).id_number
+    again = client.post(_person_url(study, "erase"), data={"id_number": marker})
 
-    assert f"erased-{study.asha.id}" in listing and "Erased at their request" in listing
+    assert marker in listing and "Erased at their request" in listing
     assert "Asha" not in listing
     assert "Erased at their request on" in person and "Save changes" not in person
     assert again.status_code == 303
@@ -441,3 +443,35 @@ def test_erased_details_cannot_be_typed_back_in_on_the_edit_form(client, auth, s
     assert "removed on purpose" in response.text
     session.expire_all()
     assert session.get(Participant, study.asha.id).name == ""
+
+
+def test_an_erased_person_in_a_later_cohort_file_is_left_out(client, auth, study, session):
+    import base64
+
+    _erase(client, auth, study)
+    file = (
+        "ID number,Name,Email,Team,Organisation,Region,Role\r\n"
+        "K-017,Asha Patel,asha.patel@example.org,North,Kent,South East,Peer\r\n"
+    )
+
+    response = client.post(
+        f"/admin/programmes/{study.programme.id}/cohort/import",
+        data={"content": base64.b64encode(file.encode()).decode()},
+        follow_redirects=True,
+    )
+
+    assert "1 row(s) left out because those people asked for their data to be erased" in (
+        response.text
+    )
+    session.expire_all()
+    assert session.scalar(select(Participant).where(Participant.id_number == "K-017")) is None
+    assert session.scalar(select(Participant).where(Participant.email.contains("asha"))) is None
+
+
+def test_the_subject_access_file_holds_no_working_link(client, auth, study):
+    auth.login()
+    _, files = _download(client, study)
+    everything = " ".join(files.values())
+    for token in study.tokens.values():
+        assert token not in everything
+    assert "/r/[link removed]" in everything

@@ -85,6 +85,30 @@ def test_the_expired_session_is_cleared_not_just_hidden(staff, clock):
         assert "user_id" not in stored
 
 
+def test_signing_out_ends_every_copy_of_the_session(staff, make_app, clock):
+    client = staff()
+    stolen = client.get_cookie("session").value
+    copy = make_app(CLOCK=clock).test_client()
+    copy.set_cookie("session", stolen)
+    assert copy.get("/admin/programmes").status_code == 200
+
+    client.post("/auth/logout")
+
+    assert copy.get("/admin/programmes").status_code == 303
+    again = staff()  # signing in again gives a session that works
+    assert again.get("/admin/programmes").status_code == 200
+
+
+def test_even_an_active_session_ends_at_its_lifetime(staff, clock):
+    client = staff(PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
+    for _ in range(16):  # busy all day: a page every 29 minutes keeps it from idling out
+        clock.advance(minutes=29)
+        client.get("/admin/programmes")
+    clock.advance(minutes=29)  # 8 h 13 min after signing in
+
+    assert client.get("/admin/programmes").status_code == 303
+
+
 def test_the_idle_time_comes_from_the_configuration(staff, clock):
     client = staff(STAFF_IDLE_MINUTES=5)
     clock.advance(minutes=4)

@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired
 
 from surveyapp import audit, privacy
 from surveyapp.db import get_session
+from surveyapp.exports import jobs
 from surveyapp.web.context import now, version_questionnaire
 from surveyapp.web.permissions import participant_or_404, requires
 
@@ -49,8 +50,7 @@ def subject_access(programme_id: int, participant_id: int):
     audit.record(
         db,
         action="participant.subject_access",
-        summary=f"Everything held about participant {participant.id_number} downloaded "
-        "(subject access)",
+        summary=f"Everything held about {audit.person(participant)} downloaded (subject access)",
         actor=g.user,
         programme_id=programme_id,
         object_type="participant",
@@ -88,13 +88,20 @@ def participant_erase(programme_id: int, participant_id: int):
             )
         else:
             old_number = participant.id_number
-            done = privacy.erase(db, participant, now=now())
+            done = privacy.erase(
+                db, participant, now=now(), key=current_app.config["SECRET_KEY"].encode()
+            )
+            # A background export made before now could still hold their answers.
+            jobs.remove_for_waves(
+                jobs.store_for(current_app.config, current_app.instance_path),
+                {wave.id for wave in participant.programme.waves},
+            )
             audit.record(
                 db,
                 action="participant.erase",
                 summary=(
-                    f"Participant {old_number} erased at their request, now "
-                    f"{participant.id_number}: contact details removed, {done.responses} "
+                    f"{audit.person(participant).capitalize()} erased at their request: "
+                    f"contact details and ID number removed, {done.responses} "
                     f"identified response(s) with {done.answers} answer(s) and {done.drafts} "
                     f"answer(s) in progress deleted, {done.messages} email(s) blanked, "
                     f"{done.invitations} link(s) stopped"
@@ -108,7 +115,7 @@ def participant_erase(programme_id: int, participant_id: int):
             db.commit()
             flash(
                 f"The data of participant {old_number} has been erased. They are listed as "
-                f"{participant.id_number}."
+                "“erased” from now on."
             )
             return redirect(back, code=303)
     status = 422 if form.errors else 200

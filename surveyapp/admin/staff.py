@@ -22,7 +22,7 @@ from surveyapp.db import get_session
 from surveyapp.models import AuditEvent, Programme, User
 from surveyapp.timezones import to_utc
 from surveyapp.web.context import now
-from surveyapp.web.permissions import requires
+from surveyapp.web.permissions import id_arg, requires
 
 bp = Blueprint("staff", __name__, url_prefix="/admin")
 
@@ -167,7 +167,7 @@ def _audit_filters(form: AuditSearchForm) -> audit.Filters:
     return audit.Filters(
         text="" if form.q.errors else (form.q.data or "").strip(),
         action=form.action.data if form.action.data in audit.ACTIONS else "",
-        programme_id=request.args.get("programme", type=int),
+        programme_id=id_arg("programme"),
         since=since,
         until=until,
     )

@@ -5,7 +5,6 @@ import base64
 import logging
 import secrets
 from datetime import time, timedelta
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -66,6 +65,7 @@ from surveyapp.web.filters import local_time
 from surveyapp.web.forms import ActionForm
 from surveyapp.web.htmx import render_page_or_fragment, wants_fragment
 from surveyapp.web.permissions import (
+    id_arg,
     participant_or_404,
     programme_or_404,
     requires,
@@ -428,12 +428,15 @@ def cohort_import(programme_id: int):
         flash("Nothing was imported: the file has problems. Upload it again to see them.")
         return redirect(url_for(".cohort_upload", programme_id=programme.id), code=303)
     db = get_session()
-    result = roster.import_cohort(db, programme, parsed, now=now())
+    result = roster.import_cohort(
+        db, programme, parsed, now=now(), erasure_key=current_app.config["SECRET_KEY"].encode()
+    )
     invited = sum(waves.invite_audience(db, wave) for wave in programme.waves if _is_running(wave))
     _audit(
         "cohort.import",
         f"Cohort file imported: {result.added} added, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {len(parsed.problems)} rows left out, {invited} invited",
+        f"{result.unchanged} unchanged, {len(parsed.problems)} rows left out, "
+        f"{result.erased} erased people left out, {invited} invited",
         programme_id=programme.id,
         kind="programme",
         number=programme.id,
@@ -445,6 +448,11 @@ def cohort_import(programme_id: int):
     )
     if parsed.problems:
         message += f"; {len(parsed.problems)} row(s) with problems were left out"
+    if result.erased:
+        message += (
+            f"; {result.erased} row(s) left out because those people asked for their data "
+            "to be erased"
+        )
     if invited:
         message += f"; {invited} new invitation(s) to open waves"
     flash(message + ".")
@@ -508,7 +516,7 @@ def participant_edit(programme_id: int, participant_id: int):
         participant.updated_at = now()
         _audit(
             "participant.change",
-            f"Participant {participant.id_number}: "
+            f"{audit.person(participant).capitalize()}: "
             + (", ".join(changed) + " changed" if changed else "saved unchanged"),
             programme_id=programme_id,
             kind="participant",
@@ -538,7 +546,7 @@ def participant_withdraw(programme_id: int, participant_id: int):
     roster.withdraw(get_session(), participant, now=now())
     _audit(
         "participant.withdraw",
-        f"Participant {participant.id_number} withdrawn",
+        f"{audit.person(participant).capitalize()} withdrawn",
         programme_id=programme_id,
         kind="participant",
         number=participant.id,
@@ -678,7 +686,7 @@ def invitation_reopen(wave_id: int, invitation_id: int):
     else:
         _audit(
             "response.reopen",
-            f"Response of {invitation.participant.id_number} to “{wave.label}” reopened",
+            f"Response of {audit.person(invitation.participant)} to “{wave.label}” reopened",
             programme_id=wave.programme_id,
             kind="invitation",
             number=invitation.id,
@@ -1386,9 +1394,11 @@ DISTRIBUTION_TYPES = ("likert", "bipolar", "single_choice", "matrix")
 
 def _programme_wave(programme: Programme, name: str, default: Wave | None) -> Wave | None:
     """The wave named by ``?<name>=``, which must belong to the programme; else ``default``."""
-    wave_id = request.args.get(name, type=int)
-    if wave_id is None:
+    if not request.args.get(name):
         return default
+    wave_id = id_arg(name)
+    if wave_id is None:
+        abort(404)
     wave = get_session().get(Wave, wave_id)
     if wave is None or wave.programme_id != programme.id:
         abort(404)
@@ -1572,11 +1582,7 @@ def _audit_export(wave: Wave, file_format: str, layout: str, for_evaluator: bool
 
 
 def _job_store() -> jobs.JobStore:
-    """Background exports live in the instance folder (``EXPORT_JOB_FOLDER`` to move them)."""
-    folder = current_app.config.get("EXPORT_JOB_FOLDER") or (
-        Path(current_app.instance_path) / "exports"
-    )
-    return jobs.JobStore(folder)
+    return jobs.store_for(current_app.config, current_app.instance_path)
 
 
 def _own_job(wave: Wave):

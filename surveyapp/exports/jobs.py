@@ -194,6 +194,24 @@ class JobStore:
         return removed
 
 
+def store_for(config, instance_path: str) -> JobStore:
+    """Background exports live in the instance folder (``EXPORT_JOB_FOLDER`` to move them)."""
+    return JobStore(config.get("EXPORT_JOB_FOLDER") or Path(instance_path) / "exports")
+
+
+def remove_for_waves(store: JobStore, wave_ids: set[int]) -> int:
+    """Remove every job (and its file) of these waves, finished or not; return how many.
+
+    After an erasure, a file made before it could still hold the person's answers.
+    """
+    removed = 0
+    for job in store.jobs():
+        if job.wave_id in wave_ids:
+            store.remove(job)
+            removed += 1
+    return removed
+
+
 def needs_background(session: Session, wave: Wave) -> bool:
     """Whether an export of this wave is made in the background: more than
     ``BACKGROUND_ANSWERS`` answers stored (counted by the database, not loaded)."""

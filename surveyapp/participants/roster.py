@@ -11,6 +11,8 @@ Functions that write take the session and ``now``; they flush and never commit.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import math
 import re
@@ -26,6 +28,8 @@ from surveyapp.models import Participant, Programme
 
 #: The columns every participant has, in the order they are shown.
 STANDARD_FIELDS = ("id_number", "name", "email", "team", "organisation", "region", "role")
+#: What erasure and the retention date remove, and a later file must not bring back.
+CONTACT_FIELDS = ("name", "email")
 #: A cohort file without one of these columns cannot be imported.
 REQUIRED_FIELDS = ("id_number", "name", "email")
 #: Other headings that mean a standard column; matched loosely, like the names themselves.
@@ -127,6 +131,8 @@ class ImportSummary:
     added: int
     updated: int
     unchanged: int
+    #: Rows of people who asked to be erased: never added again.
+    erased: int = 0
 
 
 @dataclass
@@ -154,13 +160,34 @@ def parse_cohort_csv(data: bytes) -> ParsedCohort:
     return _parse_records(records, encoding=encoding, delimiter=_DELIMITER_NAMES[delimiter])
 
 
+def erasure_marker(key: bytes, programme_id: int, id_number: str) -> str:
+    """What replaces the ID number of a person erased at their request.
+
+    A keyed hash: it says nothing about the person to anyone without the app's secret
+    key, but the same ID number in a later cohort file gives the same marker, so an
+    erased person is never added again by mistake.
+    """
+    digest = hmac.new(key, f"{programme_id}:{id_number}".encode(), hashlib.sha256)
+    return ERASED_PREFIX + digest.hexdigest()[:24]
+
+
+ERASED_PREFIX = "erased-"
+
+
 def import_cohort(
-    session: Session, programme: Programme, parsed: ParsedCohort, *, now: datetime
+    session: Session,
+    programme: Programme,
+    parsed: ParsedCohort,
+    *,
+    now: datetime,
+    erasure_key: bytes = b"",
 ) -> ImportSummary:
     """Add the file's new people and update those already in the programme.
 
     People are matched by ID number. Nobody is deleted or duplicated, and whether someone
     has withdrawn is never changed by a file. Columns missing from the file are left alone.
+    A person erased at their request is not added again; a person whose contact details
+    were removed (erasure or the retention date) does not get them back from a file.
     """
     existing = {
         participant.id_number: participant
@@ -169,9 +196,13 @@ def import_cohort(
         )
     }
     columns = [name for name in STANDARD_FIELDS if name in parsed.standard_columns]
-    added = updated = unchanged = 0
+    added = updated = unchanged = erased = 0
     for row in parsed.rows:
         participant = existing.get(row.id_number)
+        if participant is None and erasure_key:
+            if erasure_marker(erasure_key, programme.id, row.id_number) in existing:
+                erased += 1
+                continue
         if participant is None:
             participant = Participant(
                 programme=programme,
@@ -185,13 +216,16 @@ def import_cohort(
             added += 1
             continue
         changed = False
+        removed = participant.contact_removed_at is not None
         for name in columns:
-            if name != "id_number" and getattr(participant, name) != getattr(row, name):
+            if name == "id_number" or (removed and name in CONTACT_FIELDS):
+                continue
+            if getattr(participant, name) != getattr(row, name):
                 setattr(participant, name, getattr(row, name))
                 changed = True
         # A new dict, so SQLAlchemy sees the JSON column change.
         attributes = {**(participant.attributes or {}), **row.attributes}
-        if attributes != (participant.attributes or {}):
+        if not removed and attributes != (participant.attributes or {}):
             participant.attributes = attributes
             changed = True
         if changed:
@@ -200,7 +234,7 @@ def import_cohort(
         else:
             unchanged += 1
     session.flush()
-    return ImportSummary(added=added, updated=updated, unchanged=unchanged)
+    return ImportSummary(added=added, updated=updated, unchanged=unchanged, erased=erased)
 
 
 def search_participants(

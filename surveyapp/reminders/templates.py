@@ -7,6 +7,8 @@ sample values with every field known and nothing else.
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,34 +34,67 @@ FIELDS = {
 
 #: An email needs no long loops: ``range`` gives at most this many numbers.
 MAX_LOOP = 100
+#: All the loops of one rendering together run at most this many times.
+MAX_LOOPS_IN_ALL = 10_000
+#: The largest number a text filter (center, indent, truncate, wordwrap) may be given.
+MAX_FILTER_NUMBER = 1_000
 #: A rendered part longer than this is refused; no real email is this long.
 MAX_RENDERED = 100_000
+
+_loops = threading.local()
 
 
 def _short_range(*args):
     numbers = range(*args)
     if len(numbers) > MAX_LOOP:
         raise SecurityError(f"range() in an email gives at most {MAX_LOOP} numbers")
+    _loops.used = getattr(_loops, "used", 0) + len(numbers)
+    if _loops.used > MAX_LOOPS_IN_ALL:
+        raise SecurityError(f"the loops of an email may run {MAX_LOOPS_IN_ALL:,} times in all")
     return numbers
 
 
-class _EmailEnvironment(SandboxedEnvironment):
-    """The sandbox, also refusing long loops, powers and repeated text, so that a template
-    cannot keep the server busy for hours."""
+def _bounded(name: str, function):
+    @functools.wraps(function)  # keeps what Jinja passes it (the environment, for some)
+    def filtered(*args, **kwargs):
+        numbers = [value for value in (*args[1:], *kwargs.values()) if isinstance(value, int)]
+        if any(abs(number) > MAX_FILTER_NUMBER for number in numbers):
+            raise SecurityError(f"{name} is given too large a number")
+        return function(*args, **kwargs)
 
-    intercepted_binops = frozenset({"*", "**"})
+    return filtered
+
+
+class _EmailEnvironment(SandboxedEnvironment):
+    """The sandbox, also refusing long loops, powers, repeated or padded text and string
+    formatting, so that a template cannot keep the server busy or fill its memory."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context, operator, left, right):
         if operator == "**":
             raise SecurityError("powers are not allowed in an email")
         if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
-            raise SecurityError("repeating text is not allowed in an email")
+            raise SecurityError("repeating or formatting text is not allowed in an email")
         return super().call_binop(context, operator, left, right)
+
+    def getattr(self, obj, attribute):
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            raise SecurityError("formatting text is not allowed in an email")
+        return super().getattr(obj, attribute)
 
 
 # Plain text email: nothing is HTML-escaped, and nothing a participant typed is in the context.
 _environment = _EmailEnvironment(undefined=StrictUndefined, autoescape=False)
 _environment.globals["range"] = _short_range
+del _environment.filters["format"]
+for _name in ("center", "indent", "truncate", "wordwrap"):
+    _environment.filters[_name] = _bounded(_name, _environment.filters[_name])
+
+
+def _render(template, values) -> str:
+    _loops.used = 0
+    return template.render(values)
 
 
 @dataclass(frozen=True)
@@ -76,7 +111,7 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
             problems[part] = f"Enter the {part}"
             continue
         try:
-            rendered = _environment.from_string(text).render(FIELDS)
+            rendered = _render(_environment.from_string(text), FIELDS)
         except TemplateSyntaxError as error:
             problems[part] = (
                 f"Line {error.lineno}: {error.message}. Fields look like {{{{ first_name }}}}."
@@ -113,8 +148,8 @@ def _compiled(text: str):
 def render(subject: str, body: str, values: dict) -> Rendered:
     """Render a template already checked by :func:`template_problems`."""
     return Rendered(
-        subject=" ".join(_compiled(subject).render(values).split()),
-        body=_compiled(body).render(values).strip() + "\n",
+        subject=" ".join(_render(_compiled(subject), values).split()),
+        body=_render(_compiled(body), values).strip() + "\n",
     )
 
 

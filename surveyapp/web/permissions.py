@@ -3,7 +3,7 @@ that answer 404 for anything in a programme the signed-in user may not see."""
 
 import functools
 
-from flask import abort, current_app, g
+from flask import abort, current_app, g, request
 
 from surveyapp import access
 from surveyapp.auth import login_required
@@ -39,6 +39,17 @@ def may_visit(endpoint: str) -> bool:
     view = current_app.view_functions.get(endpoint)
     capability = getattr(view, "capability", None)
     return capability is None or can(capability)
+
+
+#: The largest id a database integer column holds, as the ``<int:...>`` URL converter allows.
+MAX_ID = 2**31 - 1
+
+
+def id_arg(name: str) -> int | None:
+    """An id given in the query string (``?first=12``): None when absent, not a whole
+    number or beyond what the database holds (such an id names nothing)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
 
 
 def programme_or_404(programme_id: int) -> Programme:
