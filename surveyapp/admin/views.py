@@ -1308,6 +1308,10 @@ def results_export(wave_id: int):
         if new:
             make_session = current_app.extensions["surveyapp.sessionmaker"]
             jobs.start(_job_store(), job, make_session, current_app.config["CLOCK"])
+        elif (job.wave_id, job.file_format, job.layout) != (wave.id, file_format, layout):
+            flash(
+                "Your other export is still being made. When it is ready, ask for this one again."
+            )
         return redirect(url_for(".results_export_progress", wave_id=wave.id, job=job.id), code=303)
     try:
         exported = export_wave(

@@ -234,17 +234,24 @@ def find_or_create(
     for_evaluator: bool,
     threshold: int,
 ) -> tuple[Job, bool]:
-    """The same person's unfinished or undownloaded job for the same export, else a new one.
+    """The same person's unfinished or undownloaded job for the same export, else a new one;
+    while one of theirs is still running, that one.
 
     Returns the job and whether it is new (and so must be started). Asking twice,
     with a double click or the back button, does not export twice.
     """
     store.remove_expired(now)
-    for job in store.jobs():
+    mine = [job for job in store.jobs() if job.owner == owner]
+    for job in mine:
         if job.state != FAILED and job.same_request(
             owner, wave_id, file_format, layout, for_evaluator
         ):
             return job, False
+    # One export at a time per person: a second one waits until the first is made, so
+    # nobody (nor a link on another site) can fill a worker with exports.
+    running = [job for job in mine if job.state == RUNNING]
+    if running:
+        return running[0], False
     job = store.create(
         now,
         owner=owner,

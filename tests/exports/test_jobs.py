@@ -184,3 +184,25 @@ def test_a_job_whose_thread_is_gone_is_reported_stopped_and_not_reused(tmp_path)
 
     assert seen.state == jobs.FAILED and "stopped before it finished" in seen.message
     assert new and job.id != orphan.id
+
+
+def test_one_export_at_a_time_per_person(tmp_path):
+    store = jobs.JobStore(tmp_path)
+    request = {
+        "owner": 1,
+        "wave_id": 1,
+        "file_format": "csv",
+        "layout": "wide",
+        "for_evaluator": True,
+        "threshold": 5,
+    }
+    first, first_new = jobs.find_or_create(store, NOW, **request)
+
+    second, second_new = jobs.find_or_create(store, NOW, **(request | {"file_format": "sav"}))
+    someone_else, their_new = jobs.find_or_create(store, NOW, **(request | {"owner": 2}))
+
+    assert first_new and not second_new and second.id == first.id
+    assert their_new and someone_else.id != first.id
+    store.save(jobs.Job(**{**first.__dict__, "state": jobs.READY}))
+    third, third_new = jobs.find_or_create(store, NOW, **(request | {"file_format": "sav"}))
+    assert third_new and third.id != first.id
