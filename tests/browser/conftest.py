@@ -93,3 +93,26 @@ def sign_in(page, base_url):
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
     page.wait_for_url("**/admin/programmes")
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Wait until ``expression`` is true in the page.
+
+    Playwright's wait_for_function builds its predicate with eval, which the app's
+    Content-Security-Policy rightly refuses; page.evaluate is not subject to it.
+    """
+    import time
+
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(f"() => Boolean({expression})"):
+                return
+        except Error as error:  # the page navigated while asked: ask the new one
+            if "context was destroyed" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Still false after {timeout} s: {expression}")
+        time.sleep(0.05)

@@ -16,6 +16,7 @@ from surveyapp.models import Answer, DraftAnswer, Response
 from surveyapp.questionnaires import Item, Page, Questionnaire, load_all
 from surveyapp.questionnaires.answers import read_page
 from surveyapp.respond import flow
+from tests.browser.conftest import wait_until
 from tests.conftest import NOW
 from tests.participant import page_data
 
@@ -28,7 +29,7 @@ AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],  # faster: passes and incomplete keep one node each
 }
-SETTLED = "() => document.activeElement?.matches('main h1, .govuk-error-summary') ?? false"
+SETTLED = "document.activeElement?.matches('main h1, .govuk-error-summary') ?? false"
 
 
 def _baseline_plan() -> dict[str, Any]:
@@ -118,7 +119,7 @@ class Participant:
             target.click()
         page.locator("main:not([data-stale])").wait_for(state="attached")
         if with_js:  # app.js moves focus once htmx has settled the new page
-            page.wait_for_function(SETTLED)
+            wait_until(page, SETTLED)
 
     def go_back(self) -> None:
         """Browser Back, then wait for whatever the page does about it to finish.
@@ -136,7 +137,7 @@ class Participant:
             }"""
         )
         page.go_back()
-        page.wait_for_function("() => !window.beforeBack || window.restored === true")
+        wait_until(page, "!window.beforeBack || window.restored === true")
         page.wait_for_load_state()
 
     def start(self) -> None:

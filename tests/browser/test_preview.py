@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +23,9 @@ def test_invalid_page_shows_errors_focused_without_a_reload(browser, live_app):
     page.wait_for_selector(".govuk-error-summary")
 
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the page in place
-    page.wait_for_function("document.activeElement.classList.contains('govuk-error-summary')")
+    wait_until(page, "document.activeElement.classList.contains('govuk-error-summary')")
     page.click(".govuk-error-summary__list a >> nth=0")
-    page.wait_for_function("document.activeElement.id === 'team'")
+    wait_until(page, "document.activeElement.id === 'team'")
     assert errors == []
 
 

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from surveyapp import accounts, create_app
 from surveyapp.db import Base
 from surveyapp.models import EmailTemplate, Wave
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_until
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_invitation
 
@@ -85,7 +85,7 @@ def test_participant_and_admin_pages_break_no_rule_and_htmx_still_swaps(browser,
     admin.goto(f"{live_server.url}/admin/waves/{wave_id}/dashboard")
     admin.evaluate("window.sameDocument = true")
     admin.click("#wave-counts a:has-text('Refresh')")  # a partial swap of the counts panel
-    admin.wait_for_function("document.querySelector('#wave-counts') !== null")
+    wait_until(admin, "document.querySelector('#wave-counts') !== null")
     admin.goto(f"{live_server.url}/admin/programmes/{programme_id}/participants")
     admin.evaluate("window.sameDocument = true")
     admin.fill("#q", "no such person")
