@@ -159,6 +159,9 @@ class DemoLink:
     token: str
 
 
+MENTORS = {"role": ["Mentor"]}  # the mentor evaluation goes to mentors only (seed 001)
+
+
 def demo_cohort_csv() -> bytes:
     """The demo cohort as a CSV file, the way an administrator would upload it."""
     buffer = io.StringIO()
@@ -168,7 +171,7 @@ def demo_cohort_csv() -> bytes:
     )
     for number, (first, last) in enumerate(zip(FIRST_NAMES, SURNAMES, strict=True), start=1):
         team, organisation, region = TEAMS[number % len(TEAMS)]
-        role = "Peer supporter" if number % 4 == 0 else "Peer"
+        role = "Mentor" if number % 6 == 0 else "Peer supporter" if number % 4 == 0 else "Peer"
         email = f"{first.lower()}.{number}@example.org".encode("ascii", "ignore").decode()
         months = (number * 7) % 60 + 3
         writer.writerow(
@@ -193,14 +196,17 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
             session, programme, roster.parse_cohort_csv(demo_cohort_csv()), now=now
         )
     versions = catalogue.latest_versions(session)
-    # (label, questionnaire, privacy, opened days ago, how many answer, how much they grew)
+    # (label, questionnaire, privacy, opened days ago, how many answer, how much they grew,
+    #  who is invited)
+    everyone: dict[str, list[str]] = {}
     plans = [
-        ("Baseline", "peer_support_baseline", "identified", 120, 0.8, 0.0),
-        ("Midterm", "peer_support_midterm", "identified", 10, 0.6, 0.9),
-        ("Leadership culture survey", "leadership_culture", "anonymous", 10, 0.6, 0.0),
+        ("Baseline", "peer_support_baseline", "identified", 120, 0.8, 0.0, everyone),
+        ("Midterm", "peer_support_midterm", "identified", 10, 0.6, 0.9, everyone),
+        ("Leadership culture survey", "leadership_culture", "anonymous", 10, 0.6, 0.0, everyone),
+        ("Mentor evaluation", "mentor_evaluation", "identified", 10, 0.6, 0.0, MENTORS),
     ]
     existing = {wave.label: wave for wave in programme.waves}
-    for label, key, privacy, days_ago, answering, growth in plans:
+    for label, key, privacy, days_ago, answering, growth, audience in plans:
         if label in existing or key not in versions:
             continue
         opened = (now - timedelta(days=days_ago)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -212,6 +218,7 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
             opens_at=opened,
             closes_at=opened + timedelta(days=28),
             privacy=privacy,
+            audience=audience,
             now=opened,
         )
         existing[label] = wave

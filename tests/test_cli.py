@@ -97,7 +97,7 @@ def test_users_create_refuses_a_short_password_and_a_second_account(runner):
 
 def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path):
     from surveyapp import create_app
-    from surveyapp.models import Participant, Programme
+    from surveyapp.models import Participant, Programme, Wave
 
     app = create_app(
         {
@@ -124,6 +124,10 @@ def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path
             "viewer@example.org": "viewer",
         }
         assert len(session.scalars(select(Participant)).all()) == 30
+        mentor_wave = session.scalar(select(Wave).where(Wave.label == "Mentor evaluation"))
+        invited_roles = {invitation.participant.role for invitation in mentor_wave.invitations}
+        assert mentor_wave.audience == {"role": ["Mentor"]}
+        assert invited_roles == {"Mentor"} and len(mentor_wave.invitations) == 5
     client = app.test_client()
     password = next(line for line in again.output.splitlines() if "Password:" in line).split()[1]
     viewer = app.test_client()

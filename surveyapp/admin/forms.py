@@ -30,6 +30,7 @@ from wtforms.validators import (
 from surveyapp.participants.roster import hidden_character
 from surveyapp.timezones import to_local
 from surveyapp.web.context import now as context_now
+from surveyapp.web.forms import CheckboxesField
 
 
 class Required(InputRequired):
@@ -188,9 +189,9 @@ class WaveForm(StaffForm):
         ],
         validators=[Required("Choose how answers are kept")],
     )
-    role = SelectMultipleField("Roles", validators=[Optional()])
-    team = SelectMultipleField("Teams", validators=[Optional()])
-    region = SelectMultipleField("Regions", validators=[Optional()])
+    role = CheckboxesField("Roles", validators=[Optional()])
+    team = CheckboxesField("Teams", validators=[Optional()])
+    region = CheckboxesField("Regions", validators=[Optional()])
 
     def set_choices(self, versions, values: dict[str, list[str]]) -> None:
         self.version.choices = [
@@ -198,6 +199,15 @@ class WaveForm(StaffForm):
         ]
         for field in ("role", "team", "region"):
             getattr(self, field).choices = [SelectChoice(value) for value in values[field]]
+
+    def audience(self) -> dict[str, list[str]]:
+        """The ticked roles, teams and regions, keeping only values the form offers."""
+        chosen = {}
+        for name in ("role", "team", "region"):
+            field = getattr(self, name)
+            offered = {choice.value for choice in field.choices}
+            chosen[name] = [value for value in field.data or [] if value in offered]
+        return chosen
 
 
 # -- dashboard and reminders -------------------------------------------------------------

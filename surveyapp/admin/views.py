@@ -575,7 +575,8 @@ def wave_new(programme_id: int):
         form.opens_on.data, form.opens_time.data = opens.date(), opens.time()
         closes = opens + timedelta(days=21)
         form.closes_on.data, form.closes_time.data = closes.date(), time(17, 0)
-    if form.validate_on_submit():
+    counting = request.method == "POST" and "count" in request.form
+    if not counting and form.validate_on_submit():
         zone = current_app.config["STUDY_TIMEZONE"]
         version = db.get(QuestionnaireVersion, int(form.version.data))
         try:
@@ -588,7 +589,7 @@ def wave_new(programme_id: int):
                 closes_at=to_utc(form.closes_on.data, form.closes_time.data, zone),
                 privacy=form.privacy.data,
                 target_rate=form.target_rate.data,
-                audience={f: getattr(form, f).data for f in waves.AUDIENCE_FIELDS},
+                audience=form.audience(),
                 now=now(),
             )
         except waves.WaveProblem as problem:
@@ -607,8 +608,27 @@ def wave_new(programme_id: int):
             return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
     return render_template(
-        "admin/wave_new.html", programme=programme, form=form, has_versions=bool(versions)
+        "admin/wave_new.html",
+        programme=programme,
+        form=form,
+        has_versions=bool(versions),
+        invited=_audience_size(programme, form),
     ), status
+
+
+def _audience_size(programme: Programme, form: WaveForm) -> int:
+    """How many the ticked roles, teams and regions invite (only values the form offers)."""
+    return waves.audience_size(get_session(), programme, form.audience())
+
+
+@bp.get("/programmes/<int:programme_id>/waves/new/audience")
+@requires("manage_waves")
+def wave_audience(programme_id: int):
+    """The count of people the ticked boxes invite, for the live count on Create a wave."""
+    programme = programme_or_404(programme_id)
+    form = WaveForm(formdata=request.args, meta={"csrf": False})
+    form.set_choices([], roster.filter_values(get_session(), programme))
+    return render_template("admin/_audience_count.html", invited=_audience_size(programme, form))
 
 
 @bp.get("/waves/<int:wave_id>")

@@ -46,6 +46,18 @@ def matches(participant: Participant, audience: Mapping[str, Sequence[str]]) -> 
     )
 
 
+def audience_size(
+    session: Session, programme: Programme, audience: Mapping[str, Sequence[str]]
+) -> int:
+    """How many active participants of the programme a wave with this audience invites."""
+    people = session.scalars(
+        select(Participant).where(
+            Participant.programme_id == programme.id, Participant.withdrawn_at.is_(None)
+        )
+    )
+    return sum(1 for person in people if matches(person, audience))
+
+
 def create_wave(
     session: Session,
     *,
