@@ -300,11 +300,28 @@ class StepForm(StaffForm):
         return valid
 
 
+#: Made before TemplateForm's fields, so that the name (first on the page) comes first in the
+#: error summary too: WTForms orders fields by when they were made.
+_TEMPLATE_NAME = StringField(
+    "Name of the email",
+    description="Lower case letters, numbers and underscores, for example second_final.",
+    validators=[
+        Required("Enter a name for the email"),
+        Length(max=100),
+        Regexp(r"^[a-z0-9_]+$", message="Use only lower case letters, numbers and underscores"),
+    ],
+)
+
+
 class TemplateForm(StaffForm):
     subject = StringField(
         "Subject", validators=[Length(max=300, message="Keep the subject under 300 characters")]
     )
-    body = TextAreaField("Message", validators=[Length(max=20000)])
+    body = TextAreaField(
+        "Message",
+        validators=[Length(max=20000)],
+        filters=[lambda text: text.replace("\r\n", "\n") if isinstance(text, str) else text],
+    )
     #: Whose details the preview shows; never saved.
     participant = SelectField("Preview for", validate_choice=False, validators=[Optional()])
     #: The no-JavaScript way to refresh the preview: set when that button was pressed.
@@ -318,15 +335,7 @@ class TemplateForm(StaffForm):
 
 
 class NewTemplateForm(TemplateForm):
-    name = StringField(
-        "Name of the email",
-        description="Lower case letters, numbers and underscores, for example second_final.",
-        validators=[
-            Required("Enter a name for the email"),
-            Length(max=100),
-            Regexp(r"^[a-z0-9_]+$", message="Use only lower case letters, numbers and underscores"),
-        ],
-    )
+    name = _TEMPLATE_NAME
 
 
 ROLE_CHOICES = [

@@ -425,7 +425,7 @@ def cohort_import(programme_id: int):
         abort(400)
     parsed = roster.parse_cohort_csv(data)
     if not parsed.is_importable:
-        flash("Nothing was imported: the file has problems. Upload it again to see them.")
+        flash("Nothing was imported: the file has problems. Upload it again to see them.", "error")
         return redirect(url_for(".cohort_upload", programme_id=programme.id), code=303)
     db = get_session()
     result = roster.import_cohort(
@@ -702,7 +702,7 @@ def invitation_reopen(wave_id: int, invitation_id: int):
         waves.reopen(db, invitation)
     except waves.WaveProblem as problem:
         db.rollback()
-        flash(str(problem))
+        flash(str(problem), "error")
     else:
         _audit(
             "response.reopen",
@@ -971,7 +971,7 @@ def reminder_step_delete(wave_id: int, step_id: int):
         dashboard.delete_step(db, step)
     except dashboard.StepProblem as problem:
         db.rollback()
-        flash(str(problem))
+        flash(str(problem), "error")
     else:
         _audit(
             "reminders.plan",
@@ -999,7 +999,7 @@ def reminder_send(wave_id: int, step_id: int):
         if not form.validate_on_submit():
             abort(400)
         if problem:
-            flash(problem)
+            flash(problem, "error")
             return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
         return _send_now(wave, step, settings)
     people = dashboard.new_recipients(db, step)
@@ -1035,7 +1035,7 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
     try:
         mailer = mailer_from_config(current_app.config)
     except ValueError as error:
-        flash(f"{queued} message(s) queued but none sent: {error}")
+        flash(f"{queued} message(s) queued but none sent: {error}", "error")
         return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
     report = sending.deliver(
         current_app.extensions["surveyapp.sessionmaker"],
@@ -1117,8 +1117,9 @@ def template_new(wave_id: int):
     form = NewTemplateForm()
     people = dashboard.preview_people(db, wave)
     form.set_choices(people)
-    if form.validate_on_submit() and not form.preview.data:
-        problems = templates.template_problems(form.subject.data, form.body.data)
+    if form.is_submitted() and not form.preview.data:
+        form.validate()  # every mistake is named at once: the form's, the text's, the name's
+        problems = templates.template_problems(form.subject.data or "", form.body.data or "")
         taken = db.scalar(
             select(EmailTemplate.id).where(
                 EmailTemplate.wave_id == wave.id, EmailTemplate.name == form.name.data
@@ -1312,7 +1313,7 @@ def results_export(wave_id: int):
     try:
         check_choice(file_format, layout)
     except ValueError as problem:  # the codebook as SPSS, which has no rows to label
-        flash(str(problem))
+        flash(str(problem), "error")
         return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
     if jobs.needs_background(get_session(), wave):
         job, new = jobs.find_or_create(
@@ -1330,7 +1331,8 @@ def results_export(wave_id: int):
             jobs.start(_job_store(), job, make_session, current_app.config["CLOCK"])
         elif (job.wave_id, job.file_format, job.layout) != (wave.id, file_format, layout):
             flash(
-                "Your other export is still being made. When it is ready, ask for this one again."
+                "Your other export is still being made. When it is ready, ask for this one again.",
+                "info",
             )
         return redirect(url_for(".results_export_progress", wave_id=wave.id, job=job.id), code=303)
     try:
@@ -1343,7 +1345,7 @@ def results_export(wave_id: int):
             threshold=wave.programme.reporting_threshold,
         )
     except ExportTooLarge as problem:
-        flash(str(problem))
+        flash(str(problem), "error")
         return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
     _audit_export(wave, file_format, layout, for_evaluator)
     get_session().commit()

@@ -114,7 +114,8 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
             rendered = _render(_environment.from_string(text), FIELDS)
         except TemplateSyntaxError as error:
             problems[part] = (
-                f"Line {error.lineno}: {error.message}. Fields look like {{{{ first_name }}}}."
+                f"Line {error.lineno}: {(error.message or '').rstrip('.')}. "
+                "Fields look like {{ first_name }}."
             )
         except UndefinedError as error:
             known = ", ".join(FIELDS)
