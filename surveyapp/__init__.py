@@ -118,19 +118,39 @@ def _ensure_secret_key(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from surveyapp import auth
-    from surveyapp.admin.views import bp as admin_bp
+    """One blueprint per area; the staff side's all live under /admin."""
+    from surveyapp.audit.views import bp as audit_bp
+    from surveyapp.auth.views import bp as auth_bp
+    from surveyapp.people.views import bp as people_bp
+    from surveyapp.privacy.views import bp as privacy_bp
+    from surveyapp.questionnaires.views import bp as questionnaires_bp
+    from surveyapp.reminders.views import bp as reminders_bp
     from surveyapp.respond.views import bp as respond_bp
+    from surveyapp.results.views import bp as results_bp
+    from surveyapp.staff.views import bp as staff_bp
+    from surveyapp.waves.views import bp as waves_bp
+    from surveyapp.web import permissions
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(respond_bp)
+    permissions.init_app(app)
+    for blueprint in (
+        auth_bp,
+        people_bp,
+        questionnaires_bp,
+        waves_bp,
+        reminders_bp,
+        results_bp,
+        staff_bp,
+        audit_bp,
+        privacy_bp,
+        respond_bp,
+    ):
+        app.register_blueprint(blueprint)
 
     @app.get("/")
     def home():
         from flask import redirect, url_for
 
-        return redirect(url_for("admin.index"))
+        return redirect(url_for("people.index"))
 
     @app.get("/health")
     def health():

@@ -16,9 +16,11 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from surveyapp import access, accounts, audit, catalogue
+from surveyapp.audit import operations as audit
 from surveyapp.models import ROLES, Programme
-from surveyapp.questionnaires import LoadResult, load_file, questionnaire_files
+from surveyapp.questionnaires import LoadResult, catalogue, load_file, questionnaire_files
+from surveyapp.staff import access
+from surveyapp.staff import operations as accounts
 
 questionnaires_cli = AppGroup("questionnaires", help="Check and load questionnaire files.")
 users_cli = AppGroup("users", help="Manage staff accounts.")
@@ -249,7 +251,7 @@ def retention_apply(dry_run: bool) -> None:
     ID numbers, teams and answers are kept; emails not yet sent are cancelled. Run it
     from cron once a day: a second run finds nothing left to do.
     """
-    from surveyapp import privacy
+    from surveyapp.privacy import operations as privacy
 
     zone = current_app.config["STUDY_TIMEZONE"]
     today = privacy.study_today(_now(), zone)

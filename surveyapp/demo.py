@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveyapp import catalogue
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.models import Invitation, Message, Programme, Wave
-from surveyapp.participants import roster, waves
-from surveyapp.questionnaires import Questionnaire
+from surveyapp.people import roster
+from surveyapp.questionnaires import Questionnaire, catalogue
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.reminders import sending
 from surveyapp.respond import flow
+from surveyapp.waves import operations as waves
 
 PROGRAMME_NAME = "Demo: pilot peer support programme"
 FIRST_NAMES = [

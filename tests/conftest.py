@@ -115,8 +115,9 @@ class AuthActions:
         member of ``programmes`` (ids), by default every programme that exists now."""
         from sqlalchemy import select
 
-        from surveyapp import access, accounts
         from surveyapp.models import Programme
+        from surveyapp.staff import access
+        from surveyapp.staff import operations as accounts
 
         user = accounts.find_user(self.session, email)
         if user is None:

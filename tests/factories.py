@@ -5,10 +5,10 @@ from itertools import count
 
 from sqlalchemy.orm import Session
 
-from surveyapp import PROJECT_ROOT, catalogue
+from surveyapp import PROJECT_ROOT
 from surveyapp.models import Invitation, Participant, Programme, QuestionnaireVersion, Wave
-from surveyapp.participants.waves import create_wave
-from surveyapp.questionnaires import load_all
+from surveyapp.questionnaires import catalogue, load_all
+from surveyapp.waves.operations import create_wave
 from tests.conftest import NOW
 
 _seq = count(1)

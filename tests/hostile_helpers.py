@@ -12,12 +12,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from surveyapp import PROJECT_ROOT, catalogue
+from surveyapp import PROJECT_ROOT
 from surveyapp.db import Base
 from surveyapp.models import Message, User
-from surveyapp.participants.waves import create_wave
-from surveyapp.questionnaires import load_all
+from surveyapp.questionnaires import catalogue, load_all
 from surveyapp.reminders import sending
+from surveyapp.waves.operations import create_wave
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_participant, make_programme
 from tests.participant import complete
@@ -124,7 +124,7 @@ def _shipped_questionnaires():
 
 @functools.cache
 def _password_hash() -> str:
-    from surveyapp.accounts import _hasher
+    from surveyapp.staff.operations import _hasher
 
     return _hasher.hash(PASSWORD)
 
@@ -244,7 +244,7 @@ def csrf_token(client, url: str) -> str:
 
 def sign_in_with_token(client, session, email="admin@example.org", role="admin"):
     """Sign in through the form on an app with CSRF protection on."""
-    from surveyapp import accounts
+    from surveyapp.staff import operations as accounts
 
     if accounts.find_user(session, email) is None:
         accounts.create_user(session, email=email, password=PASSWORD, role=role, now=NOW)

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from surveyapp import PROJECT_ROOT, access, accounts
-from surveyapp.catalogue import questionnaire_of
+from surveyapp import PROJECT_ROOT
 from surveyapp.models import Message, Response
+from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.staff import access
+from surveyapp.staff import operations as accounts
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme, make_wave
 from tests.participant import complete
@@ -71,7 +73,7 @@ def two_programmes(session):
 
 def _admin_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/admin/") and rule.endpoint != "admin.index":
+        if rule.rule.startswith("/admin/") and rule.endpoint != "people.index":
             yield rule
 
 

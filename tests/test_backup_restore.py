@@ -50,7 +50,7 @@ def _fill(url):
     app = _app(url)
     try:
         with app.extensions["surveyapp.sessionmaker"]() as session:
-            from surveyapp import accounts
+            from surveyapp.staff import operations as accounts
 
             programme = make_programme(session, name="Restored programme")
             for _ in range(6):

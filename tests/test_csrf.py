@@ -14,7 +14,7 @@ def csrf_client(make_app):
 
 def test_sign_in_without_a_token_is_refused(csrf_client, auth):
     auth.client = csrf_client
-    from surveyapp import accounts
+    from surveyapp.staff import operations as accounts
     from tests.conftest import NOW
 
     accounts.create_user(
@@ -31,7 +31,7 @@ def test_sign_in_without_a_token_is_refused(csrf_client, auth):
 
 
 def test_admin_actions_without_a_token_are_refused(csrf_client, session):
-    from surveyapp import accounts
+    from surveyapp.staff import operations as accounts
     from tests.conftest import NOW
 
     accounts.create_user(session, email="a@example.org", password=PASSWORD, role="admin", now=NOW)

@@ -1105,8 +1105,8 @@ OUTSIDE_THEIR_PROGRAMMES = [
 def test_another_programmes_objects_answer_404_to_a_member_of_one_programme(
     app, client, auth, session, world, role, method, url, data
 ):
-    from surveyapp import access
     from surveyapp.models import User
+    from surveyapp.staff import access
 
     add_staff(session, email="member@example.org", role=role)
     member = session.scalar(select(User).where(User.email == "member@example.org"))

@@ -8,8 +8,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from surveyapp import dashboard, privacy
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.exports import export_wave
 from surveyapp.models import (
     Answer,
@@ -21,6 +19,9 @@ from surveyapp.models import (
     ReminderStep,
     Response,
 )
+from surveyapp.privacy import operations as privacy
+from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.waves import dashboard
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme, make_wave
 from tests.participant import complete, page_data

@@ -6,7 +6,7 @@ never held back by anyone else's mistakes.
 
 import pytest
 
-from surveyapp import accounts
+from surveyapp.staff import operations as accounts
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_invitation
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from surveyapp import PROJECT_ROOT
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.exports import export_wave
 from surveyapp.models import (
     AuditEvent,
@@ -20,6 +19,7 @@ from surveyapp.models import (
     ReminderStep,
     Response,
 )
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme, make_wave
 from tests.participant import complete

@@ -96,7 +96,7 @@ INLINE = [
     (re.compile(r"javascript:", re.I), "a javascript: URL"),
 ]
 #: Whole documents written into downloads, never served as pages (no policy applies there).
-DOCUMENTS = {"admin/subject_access_file.html"}
+DOCUMENTS = {"privacy/subject_access_file.html"}
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from surveyapp import accounts
 from surveyapp.models import Answer, DraftAnswer
 from surveyapp.respond import flow
+from surveyapp.staff import operations as accounts
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_invitation
 

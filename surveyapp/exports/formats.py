@@ -29,11 +29,7 @@ import numpy as np
 import pandas as pd
 
 from surveyapp.errors import SurveyError
-
-#: Characters Excel's XML and SPSS refuse; tab, line feed and carriage return stay.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-#: A cell starting with one of these is read as a formula by spreadsheets.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from surveyapp.text import CONTROL_CHARACTERS, FORMULA_START
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384

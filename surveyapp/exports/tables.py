@@ -48,7 +48,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.exports.codebook import (
     ANSWER_ROLES,
     Names,
@@ -60,6 +59,7 @@ from surveyapp.exports.codebook import (
 from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires import Questionnaire
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring.scales import load_answers, response_frame, scale_scores
 from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, FREE_TEXT_THRESHOLD, check_threshold
 

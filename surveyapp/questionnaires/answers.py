@@ -10,14 +10,12 @@ answer to a question the participant was never asked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from surveyapp.questionnaires.model import Item, Page, Questionnaire, is_answered
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from surveyapp.text import CONTROL_CHARACTERS
 
 
 @dataclass
@@ -68,7 +66,7 @@ def _first(form: Mapping[str, Sequence[str]], name: str) -> str:
 
 def clean_text(text: str) -> str:
     """Drop control characters (keeping newlines and tabs) and use \\n line endings."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _code_for(item: Item, raw: str) -> Any:

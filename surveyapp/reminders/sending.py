@@ -29,7 +29,7 @@ from surveyapp.models import (
     ReminderStep,
     Wave,
 )
-from surveyapp.reminders import templates
+from surveyapp.reminders import emails as templates
 from surveyapp.reminders.calendar import long_date, working_days_after
 from surveyapp.timezones import to_local
 

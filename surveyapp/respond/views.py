@@ -42,7 +42,7 @@ from surveyapp.web.context import now, wave_questionnaire
 from surveyapp.web.errors import http_error
 from surveyapp.web.forms import ActionForm
 
-bp = Blueprint("respond", __name__, url_prefix="/r")
+bp = Blueprint("respond", __name__, url_prefix="/r", template_folder="templates")
 SESSION_KEY = "respond_token"
 #: How long a page left open can still bring its session back.
 RESUME_MAX_AGE = 14 * 24 * 3600

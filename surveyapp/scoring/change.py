@@ -21,10 +21,10 @@ import pandas as pd
 from scipy import stats
 from sqlalchemy.orm import Session
 
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.errors import SurveyError
 from surveyapp.models import Wave
 from surveyapp.questionnaires import Questionnaire
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring.scales import load_answers, scale_info, scores_table
 from surveyapp.scoring.summary import (
     ALL_RESPONDENTS,

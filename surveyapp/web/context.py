@@ -1,11 +1,18 @@
-"""What views read from the application: the clock and the questionnaires."""
+"""What views read from the application and the request: the clock, the questionnaires,
+the study's time zone, the page number asked for; and what every area's views write: an
+audit entry for the signed-in person, a CSV download."""
 
 from datetime import datetime
 from pathlib import Path
 
-from flask import abort, current_app
+from flask import Response, abort, current_app, g, request
 
+from surveyapp.audit import operations as audit
+from surveyapp.db import get_session
 from surveyapp.questionnaires import Catalogue, Questionnaire, load_all, questionnaire_files
+
+#: Rows per page of every list.
+PER_PAGE = 50
 
 
 def now() -> datetime:
@@ -25,10 +32,10 @@ def get_catalogue() -> Catalogue:
         for path in questionnaire_files([folder])
         for stat in [path.stat()]
     )
-    cached = current_app.extensions.get("surveyapp.catalogue")
+    cached = current_app.extensions.get("surveyapp.questionnaires.catalogue")
     if cached is None or cached[0] != signature:
         cached = (signature, load_all(folder))
-        current_app.extensions["surveyapp.catalogue"] = cached
+        current_app.extensions["surveyapp.questionnaires.catalogue"] = cached
     return cached[1]
 
 
@@ -45,7 +52,7 @@ def version_questionnaire(version) -> Questionnaire:
 
     Versions never change, so the cache never goes stale.
     """
-    from surveyapp.catalogue import questionnaire_of
+    from surveyapp.questionnaires.catalogue import questionnaire_of
 
     cache = current_app.extensions.setdefault("surveyapp.versions", {})
     if version.id not in cache:
@@ -58,3 +65,37 @@ def wave_questionnaire(wave) -> Questionnaire:
     cache = current_app.extensions.setdefault("surveyapp.versions", {})
     cached = cache.get(wave.questionnaire_version_id)
     return cached if cached is not None else version_questionnaire(wave.questionnaire_version)
+
+
+def study_zone() -> str:
+    """The study's time zone (``STUDY_TIMEZONE``), in which staff type and read times."""
+    return current_app.config["STUDY_TIMEZONE"]
+
+
+def page_number() -> int:
+    """The page of a list asked for in ``?page=``: 1 when absent or not a whole number."""
+    return max(request.args.get("page", 1, type=int), 1)
+
+
+def audit_action(action: str, summary: str, *, programme_id=None, kind="", number="") -> None:
+    """Add an entry to the audit trail for the signed-in person, committed with the change
+    it describes."""
+    audit.record(
+        get_session(),
+        action=action,
+        summary=summary,
+        actor=g.user,
+        programme_id=programme_id,
+        object_type=kind,
+        object_id=number,
+        now=now(),
+    )
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """A CSV file to save, with a byte order mark so Excel reads names such as Siân."""
+    return Response(
+        "\ufeff" + text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

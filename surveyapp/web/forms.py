@@ -1,8 +1,12 @@
-"""Forms shared by every audience."""
+"""Forms and fields shared by every area: the CSRF-only action form, the staff form that
+refuses hidden characters, a required check that counts spaces as empty, and checkboxes."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField
+from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from surveyapp.text import hidden_character
 
 
 class ActionForm(FlaskForm):
@@ -19,3 +23,31 @@ class CheckboxesField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class Required(InputRequired):
+    """Like InputRequired, but a field of only spaces is empty too."""
+
+    def __call__(self, form, field):
+        super().__call__(form, field)
+        if isinstance(field.raw_data[0], str) and not field.raw_data[0].strip():
+            field.errors[:] = []
+            raise StopValidation(self.message or "This field is required")
+
+
+class StaffForm(FlaskForm):
+    """Every form of the study team: text with hidden or control characters is refused,
+    naming the character, so that nothing typed can reverse or hide text on a page."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, (StringField, TextAreaField)) and isinstance(field.data, str):
+                hidden = hidden_character(field.data)
+                if hidden:
+                    field.errors = [
+                        *field.errors,
+                        f"{field.label.text} has a hidden character ({hidden}); delete it",
+                    ]
+                    valid = False
+        return valid

@@ -1,14 +1,14 @@
-"""The views' side of ``surveyapp.access``: a decorator per capability, and look-ups
+"""The views' side of ``surveyapp.staff.access``: a decorator per capability, and look-ups
 that answer 404 for anything in a programme the signed-in user may not see."""
 
 import functools
 
 from flask import abort, current_app, g, request
 
-from surveyapp import access
-from surveyapp.auth import login_required
+from surveyapp.auth.views import login_required  # noqa: F401 (offered to every area's views)
 from surveyapp.db import get_session
 from surveyapp.models import Participant, Programme, Wave
+from surveyapp.staff import access
 
 
 def requires(capability: str):

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from surveyapp import dashboard
 from surveyapp.models import Message
 from surveyapp.reminders import sending
+from surveyapp.waves import dashboard
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme, make_wave
 

@@ -379,7 +379,7 @@ def csrf_client(make_app):
 
 
 def test_send_now_without_a_csrf_token_is_refused(csrf_client, session):
-    from surveyapp import accounts
+    from surveyapp.staff import operations as accounts
 
     accounts.create_user(session, email="a@example.org", password=PASSWORD, role="admin", now=NOW)
     wave = _wave(session)

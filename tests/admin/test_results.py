@@ -6,10 +6,10 @@ import re
 import pytest
 from markupsafe import escape
 
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.demo import sample_answers
 from surveyapp.exports import export_wave
 from surveyapp.exports.formats import CSV_MIMETYPE, SAV_MIMETYPE, XLSX_MIMETYPE
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring import (
     ALL_RESPONDENTS,
     load_answers,

@@ -6,8 +6,8 @@ import zlib
 
 import pytest
 
-from surveyapp.catalogue import questionnaire_of
-from surveyapp.results import PNG_ZOOM, png_of
+from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.results.operations import PNG_ZOOM, png_of
 from surveyapp.scoring import load_answers, scores_table, summarise_scales
 from tests.admin.test_results import _culture_wave, _scale_wave
 from tests.factories import make_programme

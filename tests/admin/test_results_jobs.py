@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from surveyapp import accounts
 from surveyapp.exports import export_wave, jobs
 from surveyapp.models import AuditEvent
+from surveyapp.staff import operations as accounts
 from tests.admin.test_results import _scale_wave
 from tests.conftest import NOW
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from surveyapp.catalogue import questionnaire_of
-from surveyapp.results import p_value
+from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.results.operations import p_value
 from surveyapp.scoring import ALL_RESPONDENTS, load_answers, paired_change
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme

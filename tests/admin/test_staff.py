@@ -6,8 +6,9 @@ import io
 import pytest
 from sqlalchemy import func, select, text
 
-from surveyapp import accounts, audit
+from surveyapp.audit import operations as audit
 from surveyapp.models import AuditEvent, Participant, ProgrammeMember, User
+from surveyapp.staff import operations as accounts
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_participant, make_programme, make_wave
 

@@ -40,7 +40,6 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.cli import alembic_config
 from surveyapp.db import make_engine
 from surveyapp.exports import STAGES, export_tables, export_wave, wave_tables
@@ -53,6 +52,7 @@ from surveyapp.models import (
     Response,
     Wave,
 )
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.questionnaires.loader import check_source
 from surveyapp.scoring import load_answers, scores_table, summarise_scales
 

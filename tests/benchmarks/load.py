@@ -62,10 +62,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveyapp import PROJECT_ROOT, access, accounts, catalogue
+from surveyapp import PROJECT_ROOT
 from surveyapp.cli import alembic_config
 from surveyapp.clock import utcnow
-from surveyapp.dashboard import save_step
 from surveyapp.db import make_engine
 from surveyapp.mail import message_id_for
 from surveyapp.models import (
@@ -79,11 +78,14 @@ from surveyapp.models import (
     Response,
     Wave,
 )
-from surveyapp.participants import roster
-from surveyapp.participants.waves import create_wave
-from surveyapp.questionnaires import Questionnaire, load_all
+from surveyapp.people import roster
+from surveyapp.questionnaires import Questionnaire, catalogue, load_all
 from surveyapp.questionnaires.answers import read_page
 from surveyapp.reminders import sending
+from surveyapp.reminders.plan import save_step
+from surveyapp.staff import access
+from surveyapp.staff import operations as accounts
+from surveyapp.waves.operations import create_wave
 from tests.benchmarks.common import (
     CSRF_TOKEN,
     FIRST_PAGE,

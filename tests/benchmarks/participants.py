@@ -64,9 +64,9 @@ from surveyapp import PROJECT_ROOT, create_app
 from surveyapp.cli import alembic_config
 from surveyapp.clock import utcnow
 from surveyapp.db import make_engine
-from surveyapp.participants.waves import create_wave
 from surveyapp.questionnaires import Questionnaire, load_all
 from surveyapp.questionnaires.answers import read_page
+from surveyapp.waves.operations import create_wave
 from tests.benchmarks.common import (
     CLK_TCK,
     CSRF_TOKEN,

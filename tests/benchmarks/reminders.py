@@ -20,14 +20,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import sessionmaker
 
-from surveyapp import PROJECT_ROOT, catalogue
+from surveyapp import PROJECT_ROOT
 from surveyapp.cli import alembic_config
 from surveyapp.db import make_engine
 from surveyapp.mail import SmtpMailer, SmtpSettings
 from surveyapp.models import Message, Participant, Programme
-from surveyapp.participants.waves import create_wave
-from surveyapp.questionnaires import load_all
+from surveyapp.questionnaires import catalogue, load_all
 from surveyapp.reminders import sending
+from surveyapp.waves.operations import create_wave
 from tests.benchmarks.common import free_port
 
 NOW = datetime(2030, 5, 1, 12, 0)
@@ -158,8 +158,8 @@ def run(kind: str, people: int) -> None:
 
 def time_dashboard(kind: str, people: int) -> None:
     """Build everything the wave dashboard shows, for a wave of ``people`` invitations."""
-    from surveyapp import dashboard
     from surveyapp.models import Invitation, Wave
+    from surveyapp.waves import dashboard
 
     with tempfile.TemporaryDirectory() as folder:
         url, cleanup = _database(kind, Path(folder))

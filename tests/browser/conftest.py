@@ -62,7 +62,7 @@ def live_server(tmp_path):
         }
     )
     Base.metadata.create_all(app.extensions["surveyapp.engine"])
-    from surveyapp import accounts
+    from surveyapp.staff import operations as accounts
 
     with app.extensions["surveyapp.sessionmaker"]() as session:
         accounts.create_user(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from surveyapp import PROJECT_ROOT, accounts, create_app
+from surveyapp import PROJECT_ROOT, create_app
 from surveyapp.db import Base
 from surveyapp.models import (
     Answer,
@@ -21,6 +21,7 @@ from surveyapp.models import (
     Response,
     User,
 )
+from surveyapp.staff import operations as accounts
 from tests.browser.conftest import sign_in
 from tests.conftest import NOW, PASSWORD
 

@@ -154,7 +154,8 @@ def test_an_administrator_creates_a_staff_account(new_page, live_server, javascr
 @JAVASCRIPT
 @pytest.mark.posts("/admin/users/<int:user_id>")
 def test_an_administrator_changes_a_staff_account(new_page, live_server, javascript):
-    from surveyapp import access, accounts
+    from surveyapp.staff import access
+    from surveyapp.staff import operations as accounts
 
     ids = programme_ids(live_server)
     with live_server.sessionmaker() as session:

@@ -5,9 +5,10 @@ import random
 import pyreadstat
 import pytest
 
-from surveyapp import access, accounts
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.demo import sample_answers
+from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.staff import access
+from surveyapp.staff import operations as accounts
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_programme
 from tests.scoring.builders import cohort, submit_all, wave_of

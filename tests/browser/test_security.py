@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from surveyapp import accounts, create_app
+from surveyapp import create_app
 from surveyapp.db import Base
 from surveyapp.models import EmailTemplate, Wave
+from surveyapp.staff import operations as accounts
 from tests.browser.conftest import sign_in, wait_until
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_invitation

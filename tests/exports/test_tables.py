@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from surveyapp import PROJECT_ROOT
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.demo import sample_answers
 from surveyapp.exports import (
     POOLED,
@@ -19,6 +18,7 @@ from surveyapp.exports import (
     wide_table,
 )
 from surveyapp.exports.codebook import Names
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from tests.conftest import NOW
 from tests.factories import make_programme, stored_version
 from tests.scoring.builders import (

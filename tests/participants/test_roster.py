@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from surveyapp.models import Participant, Programme
-from surveyapp.participants.roster import (
+from surveyapp.people.roster import (
     ImportSummary,
     filter_values,
     import_cohort,

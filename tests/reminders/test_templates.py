@@ -1,6 +1,6 @@
 """Email templates are checked when written, never at send time."""
 
-from surveyapp.reminders.templates import DEFAULTS, FIELDS, render, template_problems
+from surveyapp.reminders.emails import DEFAULTS, FIELDS, render, template_problems
 
 
 def test_the_shipped_templates_are_usable():

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.models import Participant, Programme, QuestionnaireVersion, Wave
 from surveyapp.questionnaires import Questionnaire, check_source
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.respond import flow
 from surveyapp.scoring.scales import answers_frame
 from tests.conftest import NOW

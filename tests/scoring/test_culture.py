@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from surveyapp.catalogue import questionnaire_of
 from surveyapp.demo import sample_answers
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring import ALL_RESPONDENTS, culture_profile, leaning_items, load_answers
 from tests.factories import make_programme
 from tests.scoring.builders import cohort, long_answers, questionnaire_from, submit_all, wave_of

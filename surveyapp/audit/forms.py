@@ -1,0 +1,23 @@
+"""The audit log's search form."""
+
+from wtforms import (
+    DateField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    Length,
+    Optional,
+)
+
+from surveyapp.web.forms import StaffForm
+
+
+class AuditSearchForm(StaffForm):
+    class Meta:
+        csrf = False  # a search (GET) changes nothing
+
+    q = StringField("Who or what", validators=[Optional(), Length(max=200)])
+    action = SelectField("Action", validators=[Optional()])
+    since = DateField("From (day)", validators=[Optional()])
+    until = DateField("To (day)", validators=[Optional()])

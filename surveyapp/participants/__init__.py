@@ -1,1 +1,0 @@
-"""Participants of a programme: the cohort file, the roster and who has withdrawn (Flask-free)."""

@@ -1,0 +1,1 @@
+"""Programmes and the people taking part: the cohort file, the roster, withdrawal."""

@@ -1,0 +1,96 @@
+"""The reminder plan and the outbox: emails, steps and messages."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveyapp.db import Base
+from surveyapp.waves.models import Invitation, Wave
+
+MESSAGE_STATES = ("queued", "sending", "sent", "failed", "cancelled")
+STEP_AUDIENCES = ("everyone", "not_opened", "started", "not_completed")
+
+
+class EmailTemplate(Base):
+    """An invitation or reminder email of one wave, written as a sandboxed Jinja text."""
+
+    __tablename__ = "email_templates"
+    __table_args__ = (UniqueConstraint("wave_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+    wave: Mapped[Wave] = relationship()
+
+
+class ReminderStep(Base):
+    """One step of a wave's plan: when, to whom, with which template."""
+
+    __tablename__ = "reminder_steps"
+    __table_args__ = (
+        CheckConstraint(
+            "audience IN ('everyone', 'not_opened', 'started', 'not_completed')",
+            name="audience_known",
+        ),
+        CheckConstraint(
+            "(send_on IS NULL) <> (days_after_opening IS NULL)", name="one_way_to_say_when"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    #: A fixed UTC time to send, or a number of days after the wave opens (one of the two).
+    send_on: Mapped[datetime | None]
+    days_after_opening: Mapped[int | None]
+    audience: Mapped[str] = mapped_column(String(20))
+    template_id: Mapped[int] = mapped_column(ForeignKey("email_templates.id"))
+    #: For a final, personalised step: the deadline given, in working days after sending.
+    deadline_working_days: Mapped[int | None]
+
+    wave: Mapped[Wave] = relationship()
+    template: Mapped[EmailTemplate] = relationship()
+
+
+class Message(Base):
+    """One email to one person for one step: the outbox row and its delivery state.
+
+    The unique (step, invitation) pair is what makes a second sender, a
+    restarted sender or a retry unable to send anyone the same step twice.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("step_id", "invitation_id"),
+        CheckConstraint(
+            "state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="state_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("reminder_steps.id"))
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: The mail server's answer to the last failed attempt, or why it was cancelled.
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    queued_at: Mapped[datetime]
+    #: When the current sender took it; a "sending" row older than the lease is taken again.
+    claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    #: "smtp" when a mail server accepted it, "outbox" when kept in the app (no SMTP set up).
+    transport: Mapped[str] = mapped_column(String(10), default="")
+
+    step: Mapped[ReminderStep] = relationship()
+    invitation: Mapped[Invitation] = relationship()

@@ -1,0 +1,1 @@
+"""Results of a wave: scale scores, culture profile, change between waves, charts, exports."""

@@ -1,0 +1,1 @@
+"""Staff accounts, their roles and programmes, and the permissions table."""

@@ -1,0 +1,105 @@
+"""Staff accounts: create them, check a sign-in (Flask-free).
+
+Passwords are hashed with argon2id. A failed sign-in never says whether the
+email or the password was wrong, and takes as long either way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveyapp.audit import operations as audit
+from surveyapp.errors import SurveyError
+from surveyapp.models import ROLES, User
+
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# Verified against when no account matches, so timing does not reveal which emails exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+class AccountProblem(SurveyError):
+    """An account cannot be created or changed as asked; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_rules(password: str) -> None:
+    """:raises AccountProblem: when the password is too short."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountProblem(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_user(session: Session, *, email: str, password: str, role: str, now: datetime) -> User:
+    """Create a staff account.
+
+    :raises AccountProblem: for an unknown role, a bad email, a short password or an email
+        already in use.
+    """
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise AccountProblem(f"The role must be one of: {', '.join(ROLES)}; not “{role}”.")
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise AccountProblem(f"“{email}” is not an email address.")
+    check_password_rules(password)
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise AccountProblem(f"There is already an account for {email}.")
+    user = User(email=email, password_hash=_hasher.hash(password), role=role, created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    check_password_rules(password)
+    user.password_hash = _hasher.hash(password)
+    session.flush()
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, now: datetime, address: str = ""
+) -> User | None:
+    """Return the active user whose email and password match, or None.
+
+    Either way the attempt goes in the audit log (committed by the caller).
+    """
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        accepted = user is not None and user.is_active
+    except (VerificationError, InvalidHashError):
+        accepted = False
+    if not accepted:
+        # Only an account's own email is kept: text typed in the email box could be a password.
+        who = user.email if user is not None else "(no such account)"
+        why = "an account that cannot sign in" if user and not user.is_active else "wrong details"
+        audit.record(
+            session,
+            action="sign_in_failed",
+            summary=f"Sign-in refused: {why}",
+            actor=None,
+            actor_label=who,
+            address=address,
+            now=now,
+        )
+        session.flush()
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_signed_in_at = now
+    audit.record(
+        session, action="sign_in", summary="Signed in", actor=user, address=address, now=now
+    )
+    session.flush()
+    return user
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))

@@ -1,0 +1,155 @@
+"""Administrators' pages: staff accounts, their role and programmes."""
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from surveyapp.audit import operations as audit
+from surveyapp.db import get_session
+from surveyapp.models import Programme, User
+from surveyapp.staff import access
+from surveyapp.staff import operations as accounts
+from surveyapp.staff.forms import NewUserForm, UserForm
+from surveyapp.web.context import now
+from surveyapp.web.permissions import requires
+
+bp = Blueprint("staff", __name__, url_prefix="/admin", template_folder="templates")
+
+
+def _programme_choices(form: UserForm) -> list[Programme]:
+    programmes = get_session().scalars(select(Programme).order_by(Programme.name)).all()
+    form.programmes.choices = [(programme.id, programme.name) for programme in programmes]
+    return programmes
+
+
+@bp.get("/users")
+@requires("manage_users")
+def user_list():
+    """List the staff accounts with their role and programmes."""
+    db = get_session()
+    users = db.scalars(select(User).order_by(User.email)).all()
+    members = {
+        user.id: sorted(
+            db.scalars(access.visible_programmes(user).with_only_columns(Programme.name)).all()
+        )
+        for user in users
+        if not access.sees_every_programme(user)
+    }
+    return render_template("staff/user_list.html", users=users, members=members)
+
+
+def _save_access(user: User, form: UserForm, *, creating: bool) -> str | None:
+    """Apply role, programmes and sign-in from the form; the audit summary, or None if refused."""
+    db = get_session()
+    me = g.user
+    changes = []
+    if user.id == me.id and (form.role.data != user.role or not form.is_active.data):
+        form.role.errors.append("You cannot change your own role or stop yourself signing in")
+        return None
+    if user.role != form.role.data:
+        if not creating:
+            changes.append(f"role {user.role} → {form.role.data}")
+        user.role = form.role.data
+    if user.is_active != bool(form.is_active.data):
+        changes.append("can sign in" if form.is_active.data else "can no longer sign in")
+        user.is_active = bool(form.is_active.data)
+    try:
+        added, removed = access.set_membership(db, user, set(form.programmes.data or []))
+    except access.AccessProblem as problem:
+        form.programmes.errors.append(str(problem))
+        return None
+    names = dict(db.execute(select(Programme.id, Programme.name)).all())
+    changes += [f"may see {names[number]}" for number in sorted(added)]
+    changes += [f"may no longer see {names[number]}" for number in sorted(removed)]
+    if form.new_password.data:
+        try:
+            accounts.set_password(db, user, form.new_password.data)
+        except accounts.AccountProblem as problem:
+            form.new_password.errors.append(str(problem))
+            return None
+        changes.append("password set")
+    return "; ".join(changes)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires("manage_users")
+def user_new():
+    """Create a staff account with a role and the programmes it may see."""
+    form = NewUserForm()
+    if request.method == "GET":
+        form.is_active.data = True
+    _programme_choices(form)
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = accounts.create_user(
+                db,
+                email=form.email.data,
+                password=form.password.data,
+                role=form.role.data,
+                now=now(),
+            )
+        except accounts.AccountProblem as problem:
+            field = form.password if "password" in str(problem) else form.email
+            field.errors.append(str(problem))
+        else:
+            form.new_password.data = ""
+            summary = _save_access(user, form, creating=True)
+            if summary is not None:
+                audit.record(
+                    db,
+                    action="user.create",
+                    summary=f"Created {user.email} as {access.ROLE_NAMES[user.role]}"
+                    + (f"; {summary}" if summary else ""),
+                    actor=g.user,
+                    object_type="user",
+                    object_id=user.id,
+                    now=now(),
+                )
+                db.commit()
+                flash(f"Account created for {user.email}.")
+                return redirect(url_for(".user_list"), code=303)
+            db.rollback()
+    status = 422 if form.errors else 200
+    return render_template("staff/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires("manage_users")
+def user_edit(user_id: int):
+    """Change a staff account's role, programmes, sign-in or password."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = UserForm(obj=user)
+    if request.method == "GET":
+        form.programmes.data = sorted(access.member_programme_ids(db, user))
+    _programme_choices(form)
+    if form.validate_on_submit():
+        summary = _save_access(user, form, creating=False)
+        if summary is not None:
+            if summary:
+                audit.record(
+                    db,
+                    action="user.change",
+                    summary=f"{user.email}: {summary}",
+                    actor=g.user,
+                    object_type="user",
+                    object_id=user.id,
+                    now=now(),
+                )
+            db.commit()
+            flash(f"Changes to {user.email} saved." if summary else "Nothing was changed.")
+            return redirect(url_for(".user_list"), code=303)
+        db.rollback()
+    status = 422 if form.errors else 200
+    return render_template("staff/user_form.html", form=form, user=user), status

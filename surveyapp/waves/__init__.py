@@ -1,0 +1,1 @@
+"""Waves of a programme, their audience and personal links, and the response-rate dashboard."""

@@ -1,0 +1,101 @@
+"""Forms of waves: creating one, and drawing a sample of non-respondents."""
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    Length,
+    NumberRange,
+    Optional,
+)
+
+from surveyapp.web.forms import CheckboxesField, Required, StaffForm
+
+
+class WaveForm(StaffForm):
+    label = StringField(
+        "Name of the wave",
+        description="For example Baseline, Midterm or Endpoint.",
+        validators=[Required("Enter a name for the wave"), Length(max=200)],
+    )
+    version = SelectField(
+        "Questionnaire", validators=[Required("Choose a questionnaire")], coerce=str
+    )
+    opens_on = DateField("Opens on", validators=[Required("Enter the opening date")])
+    opens_time = TimeField("at", validators=[Required("Enter the opening time")])
+    closes_on = DateField("Closes on", validators=[Required("Enter the closing date")])
+    closes_time = TimeField("at", validators=[Required("Enter the closing time")])
+    target_rate = IntegerField(
+        "Target response rate (%)",
+        default=60,
+        validators=[
+            Required("Enter the target response rate"),
+            NumberRange(1, 100, "The target must be between 1 and 100"),
+        ],
+    )
+    privacy = RadioField(
+        "How answers are kept",
+        choices=[
+            SelectChoice(
+                "identified",
+                "Identified: answers are linked to the person's ID number across waves",
+            ),
+            SelectChoice(
+                "anonymous",
+                "Anonymous but tracked: we know who has finished, answers keep only team, "
+                "organisation, region and role",
+            ),
+        ],
+        validators=[Required("Choose how answers are kept")],
+    )
+    role = CheckboxesField("Roles", validators=[Optional()])
+    team = CheckboxesField("Teams", validators=[Optional()])
+    region = CheckboxesField("Regions", validators=[Optional()])
+
+    def set_choices(self, versions, values: dict[str, list[str]]) -> None:
+        self.version.choices = [
+            SelectChoice(str(v.id), f"{v.title} (version {v.number})") for v in versions
+        ]
+        for field in ("role", "team", "region"):
+            getattr(self, field).choices = [SelectChoice(value) for value in values[field]]
+
+    def audience(self) -> dict[str, list[str]]:
+        """The ticked roles, teams and regions, keeping only values the form offers."""
+        chosen = {}
+        for name in ("role", "team", "region"):
+            field = getattr(self, name)
+            offered = {choice.value for choice in field.choices}
+            chosen[name] = [value for value in field.data or [] if value in offered]
+        return chosen
+
+
+class SampleForm(StaffForm):
+    """Read from the query string: drawing a sample changes nothing, so it is a GET form."""
+
+    class Meta:
+        csrf = False
+
+    size = IntegerField(
+        "How many people",
+        validators=[
+            Required("Enter how many people to choose"),
+            NumberRange(1, 10000, "Choose between 1 and 10,000 people"),
+        ],
+    )
+    seed = IntegerField(
+        "Seed",
+        description="The same seed always chooses the same people. Note it down to draw the "
+        "sample again.",
+        validators=[
+            Required("Enter a seed, a whole number"),
+            NumberRange(0, 2**31 - 1, "The seed must be a whole number from 0 to 2147483647"),
+        ],
+    )
+    by_region = BooleanField("Choose from each region in proportion to its non-respondents")

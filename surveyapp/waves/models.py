@@ -1,0 +1,81 @@
+"""Waves of a programme and the invitations (personal links) of each."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveyapp.db import Base
+from surveyapp.people.models import Participant, Programme
+from surveyapp.questionnaires.models import QuestionnaireVersion
+
+if TYPE_CHECKING:  # named in quotes: they are defined in areas that import this one
+    from surveyapp.respond.models import DraftAnswer
+
+
+PRIVACY_MODES = ("identified", "anonymous")
+
+
+class Wave(Base):
+    """One questionnaire version sent to some of a programme's cohort between two dates."""
+
+    __tablename__ = "waves"
+    __table_args__ = (
+        CheckConstraint("privacy IN ('identified', 'anonymous')", name="privacy_known"),
+        CheckConstraint("target_rate BETWEEN 1 AND 100", name="target_rate_percent"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    label: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    #: Percentage of invited people whose completion counts as a good response.
+    target_rate: Mapped[int] = mapped_column(default=60)
+    #: "identified": answers linked to the person; "anonymous": only completion is known.
+    privacy: Mapped[str] = mapped_column(String(20))
+    #: Who was invited, as chosen: {"role": [...], "team": [...], "region": [...]}.
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+    programme: Mapped[Programme] = relationship(back_populates="waves")
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    invitations: Mapped[list["Invitation"]] = relationship(back_populates="wave")
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.privacy == "anonymous"
+
+
+class Invitation(Base):
+    """One person's place in one wave, reached through a personal link."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("wave_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    #: secrets.token_urlsafe(16): 128 random bits; the only way in for the participant.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    #: Pages done of pages shown, kept for reminders ("you have done 3 of 5 pages").
+    pages_done: Mapped[int] = mapped_column(default=0)
+    pages_total: Mapped[int] = mapped_column(default=0)
+    #: Set when the person asked for no more reminders about this wave; they can still answer.
+    opted_out_at: Mapped[datetime | None]
+
+    wave: Mapped[Wave] = relationship(back_populates="invitations")
+    participant: Mapped[Participant] = relationship(back_populates="invitations")
+    drafts: Mapped[list["DraftAnswer"]] = relationship(
+        back_populates="invitation", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None

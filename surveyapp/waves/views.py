@@ -1,0 +1,301 @@
+"""Waves: create one for an audience, its personal links, closing early, and its dashboard."""
+
+import secrets
+from datetime import time, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from surveyapp.audit import operations as audit
+from surveyapp.db import get_session
+from surveyapp.models import (
+    Invitation,
+    Participant,
+    Programme,
+    QuestionnaireVersion,
+)
+from surveyapp.people import roster
+from surveyapp.questionnaires import catalogue
+from surveyapp.timezones import to_local, to_utc
+from surveyapp.waves import dashboard
+from surveyapp.waves import operations as waves
+from surveyapp.waves.forms import SampleForm, WaveForm
+from surveyapp.web.context import PER_PAGE, audit_action, csv_download, now, page_number, study_zone
+from surveyapp.web.forms import ActionForm
+from surveyapp.web.htmx import render_page_or_fragment, wants_fragment
+from surveyapp.web.permissions import (
+    programme_or_404,
+    requires,
+    wave_or_404,
+)
+
+bp = Blueprint("waves", __name__, url_prefix="/admin", template_folder="templates")
+
+
+@bp.route("/programmes/<int:programme_id>/waves/new", methods=["GET", "POST"])
+@requires("manage_waves")
+def wave_new(programme_id: int):
+    """Create a wave and invite its audience."""
+    programme = programme_or_404(programme_id)
+    db = get_session()
+    form = WaveForm()
+    versions = sorted(catalogue.latest_versions(db).values(), key=lambda v: v.title)
+    form.set_choices(versions, roster.filter_values(db, programme))
+    if request.method == "GET":
+        opens = to_local(now(), current_app.config["STUDY_TIMEZONE"]).replace(
+            second=0, microsecond=0
+        )
+        form.opens_on.data, form.opens_time.data = opens.date(), opens.time()
+        closes = opens + timedelta(days=21)
+        form.closes_on.data, form.closes_time.data = closes.date(), time(17, 0)
+    counting = request.method == "POST" and "count" in request.form
+    if not counting and form.validate_on_submit():
+        zone = current_app.config["STUDY_TIMEZONE"]
+        version = db.get(QuestionnaireVersion, int(form.version.data))
+        try:
+            wave = waves.create_wave(
+                db,
+                programme=programme,
+                version=version,
+                label=form.label.data,
+                opens_at=to_utc(form.opens_on.data, form.opens_time.data, zone),
+                closes_at=to_utc(form.closes_on.data, form.closes_time.data, zone),
+                privacy=form.privacy.data,
+                target_rate=form.target_rate.data,
+                audience=form.audience(),
+                now=now(),
+            )
+        except waves.WaveProblem as problem:
+            db.rollback()
+            form.closes_on.errors.append(str(problem))
+        else:
+            audit_action(
+                "wave.create",
+                f"Wave “{wave.label}” created ({wave.privacy}, {len(wave.invitations)} invited)",
+                programme_id=programme.id,
+                kind="wave",
+                number=wave.id,
+            )
+            db.commit()
+            flash(f"Wave “{wave.label}” created with {len(wave.invitations)} invitation(s).")
+            return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "waves/wave_new.html",
+        programme=programme,
+        form=form,
+        has_versions=bool(versions),
+        invited=_audience_size(programme, form),
+    ), status
+
+
+def _audience_size(programme: Programme, form: WaveForm) -> int:
+    """How many the ticked roles, teams and regions invite (only values the form offers)."""
+    return waves.audience_size(get_session(), programme, form.audience())
+
+
+@bp.get("/programmes/<int:programme_id>/waves/new/audience")
+@requires("manage_waves")
+def wave_audience(programme_id: int):
+    """The count of people the ticked boxes invite, for the live count on Create a wave."""
+    programme = programme_or_404(programme_id)
+    form = WaveForm(formdata=request.args, meta={"csrf": False})
+    form.set_choices([], roster.filter_values(get_session(), programme))
+    return render_template("waves/_audience_count.html", invited=_audience_size(programme, form))
+
+
+@bp.get("/waves/<int:wave_id>")
+@requires("manage_waves")
+def wave_detail(wave_id: int):
+    """Show a wave: its counts and every invitation with its personal link."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    per_page = PER_PAGE
+    total = db.scalar(select(func.count(Invitation.id)).where(Invitation.wave_id == wave.id))
+    page = min(page_number(), max(1, -(-total // per_page)))
+    invitations = db.scalars(
+        select(Invitation)
+        .join(Participant)
+        .where(Invitation.wave_id == wave.id)
+        .options(joinedload(Invitation.participant))
+        .order_by(Participant.id_number)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return render_template(
+        "waves/wave_detail.html",
+        wave=wave,
+        is_open=wave.opens_at <= now() < wave.closes_at,
+        counts=waves.wave_counts(db, wave),
+        invitations=invitations,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/waves/<int:wave_id>/close")
+@requires("manage_waves")
+def wave_close(wave_id: int):
+    """Close a wave before its closing date: no more answers, no more reminders."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cancelled = waves.close_wave(db, wave, now=now())
+    except waves.WaveProblem as problem:
+        db.rollback()
+        flash(str(problem), "error")
+    else:
+        audit_action(
+            "wave.close",
+            f"Wave “{wave.label}” closed early; {cancelled} queued message(s) cancelled",
+            programme_id=wave.programme_id,
+            kind="wave",
+            number=wave.id,
+        )
+        db.commit()
+        flash(f"“{wave.label}” is closed. Links no longer take answers.")
+    return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
+
+
+@bp.post("/waves/<int:wave_id>/invitations/<int:invitation_id>/reopen")
+@requires("manage_waves")
+def invitation_reopen(wave_id: int, invitation_id: int):
+    """Let a person change their submitted answers (identified waves only)."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    invitation = db.get(Invitation, invitation_id)
+    if invitation is None or invitation.wave_id != wave.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        waves.reopen(db, invitation)
+    except waves.WaveProblem as problem:
+        db.rollback()
+        flash(str(problem), "error")
+    else:
+        audit_action(
+            "response.reopen",
+            f"Response of {audit.person(invitation.participant)} to “{wave.label}” reopened",
+            programme_id=wave.programme_id,
+            kind="invitation",
+            number=invitation.id,
+        )
+        db.commit()
+        flash(f"The answers of {invitation.participant.name} are reopened on the same link.")
+    return redirect(url_for(".wave_detail", wave_id=wave_id), code=303)
+
+
+@bp.get("/waves/<int:wave_id>/dashboard")
+@requires("see_dashboards")
+def wave_dashboard(wave_id: int):
+    """Show a wave's response: counts against the target, by group and over time."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    counts = dashboard.wave_counts(db, wave)
+    if wants_fragment():  # the counts panel refreshing itself needs nothing more
+        return render_page_or_fragment(
+            "waves/wave_dashboard.html",
+            "waves/_wave_counts.html",
+            wave=wave,
+            counts=counts,
+            updated=now(),
+        )
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in dashboard.SORTS else "name"
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    days = dashboard.completions_by_day(db, wave, now=now(), zone=study_zone())
+    return render_page_or_fragment(
+        "waves/wave_dashboard.html",
+        "waves/_wave_counts.html",
+        wave=wave,
+        counts=counts,
+        updated=now(),
+        breakdowns={
+            by: dashboard.breakdown(db, wave, by, sort=sort, descending=direction == "desc")
+            for by in dashboard.BREAKDOWNS
+        },
+        headings=dashboard.BREAKDOWNS,
+        sort=sort,
+        direction=direction,
+        days=days,
+        chart=dashboard.completions_chart(
+            days, invited=counts.invited, target=counts.target, target_rate=wave.target_rate
+        ),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/non-respondents")
+@requires("manage_cohort")
+def non_respondent_list(wave_id: int):
+    """List the people who have not completed, with how far they got, for follow-up."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    return render_template(
+        "waves/non_respondent_list.html",
+        wave=wave,
+        found=dashboard.non_respondents(db, wave, page=page_number(), per_page=PER_PAGE),
+    )
+
+
+@bp.get("/waves/<int:wave_id>/non-respondents.csv")
+@requires("manage_cohort")
+def non_respondent_csv(wave_id: int):
+    """Download the non-respondents with their contact details, for phone calls."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    text = dashboard.non_respondents_csv(dashboard.all_non_respondents(db, wave), zone=study_zone())
+    audit_action(
+        "export.download",
+        f"Non-respondents of “{wave.label}” downloaded (names and emails)",
+        programme_id=wave.programme_id,
+        kind="wave",
+        number=wave.id,
+    )
+    db.commit()
+    return csv_download(text, f"non-respondents-wave-{wave.id}.csv")
+
+
+@bp.get("/waves/<int:wave_id>/non-respondents/sample")
+@requires("manage_cohort")
+def non_respondent_sample(wave_id: int):
+    """Draw a reproducible random sample of non-respondents (?download=csv to download it)."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    asked = "seed" in request.args
+    form = SampleForm(formdata=request.args if asked else None)
+    if not asked:
+        form.size.data, form.seed.data = 10, secrets.randbelow(1_000_000)
+    sample = None
+    if asked and form.validate():
+        sample = dashboard.sample_non_respondents(
+            db, wave, size=form.size.data, seed=form.seed.data, by_region=form.by_region.data
+        )
+        if request.args.get("download") == "csv":
+            audit_action(
+                "export.download",
+                f"Sample of {len(sample.people)} non-respondents of “{wave.label}” downloaded "
+                f"(seed {form.seed.data})",
+                programme_id=wave.programme_id,
+                kind="wave",
+                number=wave.id,
+            )
+            db.commit()
+            text = dashboard.non_respondents_csv(sample.people, zone=study_zone())
+            return csv_download(text, f"sample-wave-{wave.id}-seed-{form.seed.data}.csv")
+    return render_template(
+        "waves/non_respondent_sample.html", wave=wave, form=form, sample=sample
+    ), 422 if form.errors else 200
