@@ -251,13 +251,13 @@ def retention_apply(dry_run: bool) -> None:
     ID numbers, teams and answers are kept; emails not yet sent are cancelled. Run it
     from cron once a day: a second run finds nothing left to do.
     """
-    from surveyapp.privacy import operations as privacy
+    from surveyapp.privacy import retention
 
     zone = current_app.config["STUDY_TIMEZONE"]
-    today = privacy.study_today(_now(), zone)
+    today = retention.study_today(_now(), zone)
     with _session() as session:
         try:
-            outcomes = privacy.apply_retention(
+            outcomes = retention.apply_retention(
                 session, now=_now(), zone=zone, dry_run=dry_run, actor_label=COMMAND_LINE
             )
         except (OperationalError, ProgrammingError) as exc:
