@@ -20,23 +20,26 @@ Layouts:
 Names and emails are never read. Only answers to items that applied are
 stored, so only those are exported; an item not asked is empty.
 
-Exports for the evaluator role (``for_evaluator=True``) protect small groups:
+Exports for the evaluator role (``for_evaluator=True``) protect small groups
+with the programme's one disclosure decision (``scoring.disclosure``, the
+same the results pages use, decided across all the programme's waves):
 
-1. Each cohort field is checked on its own: a value held by fewer than
-   ``threshold`` rows is replaced by "Other (small groups)". If that pooled
-   group is itself smaller than the threshold, the next-smallest values join
-   it until it is not (so no small group can be worked out by subtraction).
-2. Then the four fields together: any row whose combination of team,
-   organisation, region and role is shared by fewer than ``threshold`` rows has
-   its team pooled, then its organisation, then its region, then its role,
-   until every combination is shared by at least ``threshold`` rows. Steps 1
-   and 2 repeat until nothing changes.
-3. Free text (text items and "other" boxes) is kept only for rows whose team,
-   as released, has at least 10 rows (or the threshold, when higher); otherwise
-   the text is replaced by "[hidden: …]", so the file says it was hidden.
+1. The cohort fields are released as decided: a team, organisation, region or
+   role too small to show, or in a combination shared by fewer than
+   ``threshold`` rows, is "Other (small groups)". Every released combination
+   of the four fields and the identifying answers holds at least ``threshold``
+   rows; the export checks this before it writes (``NotReleasable``).
+2. Answers to items marked ``identifying`` are withheld from every row whose
+   fields are pooled or whose combination with them would be rare.
+3. Free text (text items and "other" boxes) is kept only for rows whose own
+   team, organisation, region and role (as recorded, not as released) each
+   have at least 10 respondents (or the threshold, when higher); otherwise it
+   is "[hidden: …]" on every such row, typed or not, so the file does not say
+   who wrote something.
+4. A wave with fewer responses than the threshold is not exported for the
+   evaluator at all.
 
-The codebook says so in the labels of the cohort fields. Answers and scores
-are never changed.
+The codebook says so in the labels. Answers and scores are never changed.
 """
 
 from __future__ import annotations
@@ -60,15 +63,22 @@ from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.scoring.disclosure import (
+    POOLED,
+    NotReleasable,
+    Release,
+    check_released,
+    identifying_ids,
+    programme_release,
+    programme_releases,
+)
 from surveyapp.scoring.scales import load_answers, response_frame, scale_scores
+from surveyapp.scoring.summary import comment_writers
 from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, FREE_TEXT_THRESHOLD, check_threshold
 
-#: What a small group's team, organisation, region or role becomes in an evaluator's export.
-POOLED = "Other (small groups)"
-#: What replaces free text from a group too small for its text to be shown.
+#: What replaces free text from a group too small for its text to be shown: on every row
+#: of the group, typed or not, so it does not tell who wrote something.
 TEXT_HIDDEN = f"[hidden: fewer than {FREE_TEXT_THRESHOLD} responses in this group]"
-#: The order in which a row's cohort fields are pooled when their combination is rare.
-POOLING_ORDER = ("team", "organisation", "region", "role")
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,8 +128,12 @@ def wave_tables(
     threshold: int = DEFAULT_THRESHOLD,
     answers: pd.DataFrame | None = None,
     progress: Progress = no_progress,
+    release: Release | None = None,
 ) -> ExportTables:
     """Build a wave's wide table and its variables (one query, then pandas).
+
+    For the evaluator, labels are released as the programme's disclosure decision
+    says (``release``, read from the database when not given).
 
     :param answers: the wave's ``load_answers`` table, when the caller has it already
         (several exports of one wave then load it once).
@@ -141,10 +155,13 @@ def wave_tables(
     progress("scoring", 0.0)
     data = build_wide(answers, questionnaire, variables, anonymous=wave.is_anonymous)
     if for_evaluator:
-        data = protect_groups(data, variables, threshold)
-        variables = pooled_labels(variables, threshold)
+        if release is None:
+            release = programme_release(session, wave, threshold)
+        identifying = identifying_ids(questionnaire)
+        data = protect_groups(data, variables, release, identifying)
+        variables = pooled_labels(variables, threshold, identifying)
     progress("scoring", 1.0)
-    return ExportTables(data, tuple(variables))
+    return ExportTables(data.reset_index(drop=True), tuple(variables))
 
 
 def wide_table(
@@ -168,7 +185,10 @@ def build_wide(
     *,
     anonymous: bool,
 ) -> pd.DataFrame:
-    """Lay out the long answer table as one row per response, one column per variable."""
+    """Lay out the long answer table as one row per response, one column per variable.
+
+    The rows are indexed by response id, in the export's order.
+    """
     people = response_frame(answers)
     if anonymous:
         # The response key is random (uuid4): sorting by it is a random order, the same
@@ -200,8 +220,7 @@ def build_wide(
             raw = values[variable.source] if variable.source in values else _empty(order)
             column = _convert(raw, variable)
         columns[variable.name] = column
-    data = pd.DataFrame(columns, index=order)
-    return data.reset_index(drop=True)
+    return pd.DataFrame(columns, index=order)
 
 
 def _empty(index: pd.Index) -> pd.Series:
@@ -254,69 +273,64 @@ def _choice_flags(
 # -- small groups ------------------------------------------------------------------------
 
 
-def protect_groups(data: pd.DataFrame, variables: list[Variable], threshold: int) -> pd.DataFrame:
-    """Pool small groups' cohort fields and hide their free text (see the module docstring)."""
-    check_threshold(threshold)
+def protect_groups(
+    data: pd.DataFrame,
+    variables: list[Variable],
+    release: Release,
+    identifying: list[str],
+) -> pd.DataFrame:
+    """Release ``data`` (indexed by response id) as ``release`` decided (module docstring).
+
+    :raises NotReleasable: when a released combination would still be shared by
+        fewer than the threshold of rows (a wave with fewer responses than that).
+    """
+    threshold = release.threshold
     data = data.copy()
-    fields = [v.name for v in variables if v.role == "group"]
-    if not fields or data.empty:
+    if data.empty:
         return data
-    released = data[fields].astype(object).where(data[fields].notna(), "")
-    changed = True
-    while changed:
-        changed = False
-        for name in fields:
-            pooled = _pool_small_values(released[name], threshold)
-            if pooled is not None:
-                released[name] = pooled
-                changed = True
-        sizes = released.groupby(fields, dropna=False)[fields[0]].transform("size")
-        rare = sizes < threshold
-        for name in [f for f in POOLING_ORDER if f in fields] or fields:
-            target = rare & (released[name] != POOLED)
-            if target.any():
-                released.loc[target, name] = POOLED
-                changed = True
-                break
-    data[fields] = released
-    team = "team" if "team" in fields else fields[0]
-    team_size = released.groupby(team)[team].transform("size")
-    too_few = team_size < max(FREE_TEXT_THRESHOLD, threshold)
+    if len(data) < threshold:
+        raise NotReleasable(
+            f"This wave has {len(data)} response{'s' if len(data) != 1 else ''}, fewer than "
+            f"the reporting threshold of {threshold}, so nothing can be exported with small "
+            "groups protected. Ask again when more people have answered."
+        )
+    labels = release.labels.reindex(data.index)
+    groups = [v for v in variables if v.role == "group"]
+    for variable in groups:
+        data[variable.name] = labels[variable.source].to_numpy()
+    withheld = data.index.isin(release.withheld())
+    marked = [v for v in variables if v.source in identifying and v.role != "group"]
+    for variable in marked:
+        data[variable.name] = data[variable.name].astype(object).where(~withheld, None)
+    writers = comment_writers(release.real.reindex(data.index), max(FREE_TEXT_THRESHOLD, threshold))
+    too_few = ~data.index.isin(writers)
     for variable in variables:
-        if variable.is_free_text:
-            column = data[variable.name]
-            typed = column.notna() & (column.astype(str).str.strip() != "")
-            data[variable.name] = column.where(~(too_few & typed), TEXT_HIDDEN)
+        if variable.is_free_text and variable not in marked:
+            data[variable.name] = data[variable.name].astype(object).where(~too_few, TEXT_HIDDEN)
+    check_released(data, [v.name for v in groups + marked], threshold)
     return data
 
 
-def _pool_small_values(column: pd.Series, threshold: int) -> pd.Series | None:
-    """Pool values held by fewer than ``threshold`` rows; None when nothing changes."""
-    counts = column[column != POOLED].value_counts()
-    already = int((column == POOLED).sum())
-    small = counts[counts < threshold]
-    pooled_size = already + int(small.sum())
-    chosen = list(small.index)
-    visible = sorted(
-        ((int(count), str(value), value) for value, count in counts[counts >= threshold].items()),
+def pooled_labels(
+    variables: list[Variable], threshold: int, identifying: list[str] = ()
+) -> list[Variable]:
+    """Say in the labels what was pooled or withheld for small groups."""
+    pooled = f" (groups too small to show are released as “{POOLED}”; see the README)"
+    withheld = " (left blank where the person's group is small: it can tell who they are)"
+    text = (
+        f" (withheld for people whose team, organisation, region or role has fewer than "
+        f"{max(FREE_TEXT_THRESHOLD, threshold)} respondents)"
     )
-    for count, _name, value in visible:
-        if not 0 < pooled_size < threshold:
-            break
-        chosen.append(value)
-        pooled_size += count
-    if not chosen:
-        return None
-    return column.where(~column.isin(chosen), POOLED)
-
-
-def pooled_labels(variables: list[Variable], threshold: int) -> list[Variable]:
-    """Say in the cohort fields' labels that small groups were pooled."""
-    note = f" (groups with fewer than {threshold} responses are shown as “{POOLED}”)"
-    return [
-        replace(variable, label=variable.label + note) if variable.role == "group" else variable
-        for variable in variables
-    ]
+    labelled = []
+    for variable in variables:
+        if variable.role == "group":
+            variable = replace(variable, label=variable.label + pooled)
+        elif variable.source in identifying:
+            variable = replace(variable, label=variable.label + withheld)
+        elif variable.is_free_text:
+            variable = replace(variable, label=variable.label + text)
+        labelled.append(variable)
+    return labelled
 
 
 # -- long layout -------------------------------------------------------------------------
@@ -419,8 +433,15 @@ def programme_tables(
     names.claim(key.name)
     variables: list[Variable] = [replace(key, wave="")]
     joined: pd.DataFrame | None = None
+    releases = programme_releases(session, programme, threshold) if for_evaluator else {}
     for number, wave in enumerate(waves, start=1):
-        tables = wave_tables(session, wave, for_evaluator=for_evaluator, threshold=threshold)
+        tables = wave_tables(
+            session,
+            wave,
+            for_evaluator=for_evaluator,
+            threshold=threshold,
+            release=releases.get(wave.id),
+        )
         renamed = {}
         for variable in tables.variables[1:]:
             name = names.claim(f"w{number}_{variable.name}")

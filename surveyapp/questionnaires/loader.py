@@ -79,7 +79,7 @@ _TOP_KEYS = {
 }
 _TOP_REQUIRED = ("format_version", "key", "title", "estimated_minutes", "source", "pages")
 _PAGE_KEYS = {"id", "title", "intro", "show_if", "items"}
-_ITEM_COMMON = {"id", "type", "text", "hint", "required", "origin", "show_if"}
+_ITEM_COMMON = {"id", "type", "text", "hint", "required", "identifying", "origin", "show_if"}
 _ITEM_EXTRA = {
     "single_choice": {"options", "other"},
     "multiple_choice": {"options", "other", "max_choices"},
@@ -653,6 +653,10 @@ class _Checker:
         if not isinstance(required, bool):
             self.error(item, "required", f'"required" of {what} must be true or false.')
         fields["required"] = required is not False
+        identifying = item.get("identifying", False)
+        if not isinstance(identifying, bool):
+            self.error(item, "identifying", f'"identifying" of {what} must be true or false.')
+        fields["identifying"] = identifying is True
         built = self._kind_fields(kind, item, what, fields)
         if item_id is None or built is None:
             return None

@@ -133,6 +133,9 @@ class Item:
     text: str
     hint: str = ""
     required: bool = True
+    #: The answer can tell who a person is (their team, their role, their name): it is
+    #: treated like the cohort's team field in everything made for evaluators.
+    identifying: bool = False
     origin: str = "written"  # "quoted" from a source document, or "written" for the product
     show_if: Condition | None = None
     options: tuple[Option, ...] = ()

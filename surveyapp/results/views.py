@@ -20,6 +20,7 @@ from surveyapp.exports import (
     LAYOUTS,
     STAGES,
     ExportTooLarge,
+    NotReleasable,
     check_choice,
     export_wave,
     jobs,
@@ -29,6 +30,7 @@ from surveyapp.models import (
     Wave,
 )
 from surveyapp.results import operations as results
+from surveyapp.scoring import disclosure
 from surveyapp.staff import access
 from surveyapp.waves import dashboard
 from surveyapp.web.context import audit_action, now, version_questionnaire
@@ -50,6 +52,13 @@ def _for_evaluator() -> bool:
     reporting threshold is not theirs to lift.
     """
     return not (request.args.get("full") == "1" and access.can(g.user, "see_small_groups"))
+
+
+def _release(wave: Wave, for_evaluator: bool):
+    """The programme's disclosure decision for this wave, when small groups are protected."""
+    if not for_evaluator:
+        return None
+    return disclosure.programme_release(get_session(), wave, wave.programme.reporting_threshold)
 
 
 def _wave_results(wave_id: int):
@@ -76,6 +85,7 @@ def results_scales(wave_id: int):
         by=by,
         for_evaluator=for_evaluator,
         threshold=wave.programme.reporting_threshold,
+        release=_release(wave, for_evaluator),
     )
     return render_template(
         "results/results_scales.html",
@@ -141,7 +151,7 @@ def results_export(wave_id: int):
             for_evaluator=for_evaluator,
             threshold=wave.programme.reporting_threshold,
         )
-    except ExportTooLarge as problem:
+    except (ExportTooLarge, NotReleasable) as problem:
         flash(str(problem), "error")
         return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
     _audit_export(wave, file_format, layout, for_evaluator)
@@ -167,6 +177,7 @@ def results_culture(wave_id: int):
         by="team",
         for_evaluator=for_evaluator,
         threshold=wave.programme.reporting_threshold,
+        release=_release(wave, for_evaluator),
     )
     team = request.args.get("team", "") or scoring.ALL_RESPONDENTS
     rows = profile.to_dict("records")

@@ -25,12 +25,14 @@ from surveyapp.errors import SurveyError
 from surveyapp.models import Wave
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.scoring.disclosure import Release, programme_release
 from surveyapp.scoring.scales import load_answers, scale_info, scores_table
 from surveyapp.scoring.summary import (
     ALL_RESPONDENTS,
     check_breakdown,
     group_labels,
     mark_hidden,
+    pooled_groups,
     total_first,
 )
 from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, check_threshold
@@ -92,6 +94,7 @@ def paired_change(
             )
     first_q = questionnaire_of(first.questionnaire_version)
     second_q = questionnaire_of(second.questionnaire_version)
+    release = programme_release(session, first, threshold) if for_evaluator else None
     return compare_scores(
         scores_table(load_answers(session, first), first_q),
         scores_table(load_answers(session, second), second_q),
@@ -101,6 +104,7 @@ def paired_change(
         for_evaluator=for_evaluator,
         threshold=threshold,
         confidence=confidence,
+        release=release,
     )
 
 
@@ -114,8 +118,12 @@ def compare_scores(
     for_evaluator: bool = True,
     threshold: int = DEFAULT_THRESHOLD,
     confidence: float = 0.95,
+    release: Release | None = None,
 ) -> pd.DataFrame:
     """Pair two waves' ``scores_table`` rows by ``id_number`` and test the change per scale.
+
+    People are grouped as in the first wave; ``release`` is the first wave's
+    (``disclosure``), so a group the first wave's pages may not show is hidden here too.
 
     :raises CannotPair: when a table has no ID numbers or the questionnaires share no scale.
     """
@@ -132,6 +140,9 @@ def compare_scores(
     ]
     if not shared:
         raise CannotPair("The two questionnaires have no scale in common.")
+    pooled = pooled_groups(
+        first, by, for_evaluator=for_evaluator, threshold=threshold, release=release
+    )
     before = first.dropna(subset=["id_number"]).set_index("id_number")
     after = second.dropna(subset=["id_number"]).set_index("id_number")
     tables = []
@@ -142,7 +153,11 @@ def compare_scores(
         group_of = before[by] if by is not None else None
         table = _change_table(pairs, group_of, confidence)
         table = mark_hidden(
-            table, table["n_paired"], for_evaluator=for_evaluator, threshold=threshold
+            table,
+            table["n_paired"],
+            for_evaluator=for_evaluator,
+            threshold=threshold,
+            pooled=pooled,
         )
         table = total_first(table)
         numbers = list(CHANGE_COLUMNS[5:18])

@@ -17,15 +17,17 @@ from __future__ import annotations
 import pandas as pd
 
 from surveyapp.questionnaires import Questionnaire
+from surveyapp.scoring.disclosure import Release
 from surveyapp.scoring.scales import item_scores, response_frame
 from surveyapp.scoring.summary import (
     ALL_RESPONDENTS,
     check_breakdown,
     groups_of,
     mark_hidden,
+    pooled_groups,
     total_first,
 )
-from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, check_threshold
+from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, check_threshold, points_of
 
 PROFILE_COLUMNS = [
     "breakdown",
@@ -54,12 +56,15 @@ def culture_profile(
     by: str | None = "team",
     for_evaluator: bool = True,
     threshold: int = DEFAULT_THRESHOLD,
+    release: Release | None = None,
 ) -> pd.DataFrame:
     """Profile every bipolar item, for everyone and for each group (teams by default).
 
     :return: one row per group and item, the total first, items in questionnaire
         order; columns ``PROFILE_COLUMNS``. A group too small to show has its
-        numbers blanked, ``hidden`` set and the reason in ``note``.
+        numbers blanked, ``hidden`` set and the reason in ``note``. An item on
+        which everyone in a group chose the same point is hidden for that group
+        (the unanimity rule of ``suppression``).
     """
     check_breakdown(by)
     check_threshold(threshold)
@@ -109,10 +114,21 @@ def culture_profile(
     everyone = long.loc[long["group"] == ALL_RESPONDENTS].set_index("item")["lean"]
     long["lean_vs_all"] = long["lean"] - long["item"].map(everyone)
     long["n"] = long["n"].astype(int)
+    pooled = pooled_groups(
+        people, by, for_evaluator=for_evaluator, threshold=threshold, release=release
+    )
     tables = []
-    for _item, table in long.groupby("item", sort=False):
+    for item, table in long.groupby("item", sort=False):
         table = table.set_index("group")
-        table = mark_hidden(table, table["n"], for_evaluator=for_evaluator, threshold=threshold)
+        points = pd.concat([points_of(positions[item], groups) for groups in groupings])
+        table = mark_hidden(
+            table,
+            table["n"],
+            for_evaluator=for_evaluator,
+            threshold=threshold,
+            pooled=pooled,
+            points=points[~points.index.duplicated()],
+        )
         tables.append(table.reset_index())
     profile = pd.concat(tables, ignore_index=True)
     profile = _hide_numbers(profile)

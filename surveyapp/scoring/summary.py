@@ -9,10 +9,13 @@ are suppressed; ``for_evaluator=False`` (the programme team) shows every group.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from surveyapp.questionnaires import Questionnaire
+from surveyapp.scoring.disclosure import Release, decide_one, people_frame
 from surveyapp.scoring.scales import (
     GROUP_FIELDS,
     TEXT_TYPES,
@@ -22,12 +25,14 @@ from surveyapp.scoring.scales import (
     scale_info,
 )
 from surveyapp.scoring.suppression import (
+    ALIKE,
     DEFAULT_THRESHOLD,
     FREE_TEXT_THRESHOLD,
     TOO_FEW,
     check_threshold,
     hidden_groups,
     hidden_note,
+    points_of,
 )
 
 #: The label of the row that covers every respondent.
@@ -36,6 +41,11 @@ ALL_RESPONDENTS = "All respondents"
 NOT_RECORDED = "Not recorded"
 #: The label of answers left blank, in item distributions.
 NOT_ANSWERED = "Not answered"
+#: Why an identifying item's answers are not on the results pages.
+IDENTIFYING_NOTE = (
+    "hidden: this question can tell who someone is, so its answers are only in exports, "
+    "and only where groups are large enough"
+)
 
 SUMMARY_COLUMNS = [
     "scale",
@@ -74,9 +84,20 @@ def groups_of(index: pd.Index, people: pd.DataFrame, by: str | None) -> pd.Serie
 
 
 def mark_hidden(
-    table: pd.DataFrame, counts: pd.Series, *, for_evaluator: bool, threshold: int
+    table: pd.DataFrame,
+    counts: pd.Series,
+    *,
+    for_evaluator: bool,
+    threshold: int,
+    pooled: Iterable[str] = (),
+    points: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Mark rows of ``table`` (indexed like ``counts``, the total included) as hidden."""
+    """Mark rows of ``table`` (indexed like ``counts``, the total included) as hidden.
+
+    :param pooled: groups not wholly released under their own name (``disclosure``).
+    :param points: per group (the total included), the set of points its answers
+        fall on, for the unanimity rule; None when there is nothing to be alike on.
+    """
     table = table.copy()
     table["hidden"] = False
     table["note"] = ""
@@ -84,16 +105,40 @@ def mark_hidden(
         return table
     total = counts.get(ALL_RESPONDENTS)
     groups = counts.drop(ALL_RESPONDENTS, errors="ignore")
-    total_shown = total is None or total >= threshold
-    reasons = hidden_groups(groups, threshold, total_shown=total_shown)
+    all_alike = points is not None and len(points.get(ALL_RESPONDENTS) or ()) == 1
+    total_shown = (total is None or total >= threshold) and not all_alike
+    reasons = hidden_groups(
+        groups, threshold, total_shown=total_shown, pooled=pooled, points=points
+    )
     if total is not None and not total_shown:
         # A hidden total hides every group: each is no bigger than the total.
-        reasons[:] = TOO_FEW
-        reasons[ALL_RESPONDENTS] = TOO_FEW
+        why = TOO_FEW if total < threshold else ALIKE
+        reasons[:] = why
+        reasons[ALL_RESPONDENTS] = why
     reasons = reasons.reindex(table.index, fill_value="")
     table["hidden"] = reasons != ""
     table["note"] = [hidden_note(reason, threshold) for reason in reasons]
     return table
+
+
+def pooled_groups(
+    people: pd.DataFrame,
+    by: str | None,
+    *,
+    for_evaluator: bool,
+    threshold: int,
+    release: Release | None,
+) -> frozenset[str]:
+    """The groups of ``by`` a page may not show because some of their responses are pooled.
+
+    ``release`` is the programme's decision for this wave; without it, the wave's
+    responses in ``people`` are decided on their own.
+    """
+    if not for_evaluator or by is None:
+        return frozenset()
+    if release is None:
+        release = decide_one(people_frame(people), threshold)
+    return release.pooled_groups(by)
 
 
 def total_first(table: pd.DataFrame) -> pd.DataFrame:
@@ -113,6 +158,7 @@ def summarise_scales(
     by: str | None = None,
     for_evaluator: bool = True,
     threshold: int = DEFAULT_THRESHOLD,
+    release: Release | None = None,
 ) -> pd.DataFrame:
     """Summarise every scale: n, mean, sd, median, min, max and the distribution, per group.
 
@@ -125,8 +171,13 @@ def summarise_scales(
     """
     check_breakdown(by)
     check_threshold(threshold)
+    pooled = pooled_groups(
+        scores, by, for_evaluator=for_evaluator, threshold=threshold, release=release
+    )
     tables = [
-        _summarise_scale(scores, info, by, for_evaluator=for_evaluator, threshold=threshold)
+        _summarise_scale(
+            scores, info, by, for_evaluator=for_evaluator, threshold=threshold, pooled=pooled
+        )
         for info in scale_info(questionnaire)
     ]
     if not tables:
@@ -135,20 +186,35 @@ def summarise_scales(
 
 
 def _summarise_scale(
-    scores: pd.DataFrame, info: ScaleInfo, by: str | None, *, for_evaluator: bool, threshold: int
+    scores: pd.DataFrame,
+    info: ScaleInfo,
+    by: str | None,
+    *,
+    for_evaluator: bool,
+    threshold: int,
+    pooled: frozenset[str],
 ) -> pd.DataFrame:
     values = scores[info.id].astype(float)
     overall = pd.Series(ALL_RESPONDENTS, index=scores.index, dtype=object)
-    parts = [_describe(values, overall, info)]
+    groupings = [overall]
     if by is not None:
-        parts.append(_describe(values, groups_of(scores.index, scores, by), info))
-    table = pd.concat(parts)
+        groupings.append(groups_of(scores.index, scores, by))
+    table = pd.concat([_describe(values, groups, info) for groups in groupings])
+    rounded = np.floor(values + 0.5)
+    points = pd.concat([points_of(rounded, groups) for groups in groupings])
     if ALL_RESPONDENTS not in table.index:
         # No response yet: the total still has a row, with nobody in it.
         empty = {point: 0 for point in _bins(values, info)}
         total = pd.DataFrame({"n": [0], "distribution": [empty]}, index=[ALL_RESPONDENTS])
         table = pd.concat([total, table])
-    table = mark_hidden(table, table["n"], for_evaluator=for_evaluator, threshold=threshold)
+    table = mark_hidden(
+        table,
+        table["n"],
+        for_evaluator=for_evaluator,
+        threshold=threshold,
+        pooled=pooled,
+        points=points[~points.index.duplicated()],
+    )
     table = total_first(table)
     table = _blank_hidden(table, ["n", "mean", "sd", "median", "min", "max", "distribution"])
     table.insert(0, "scale", info.id)
@@ -229,6 +295,7 @@ def item_distribution(
     by: str | None = None,
     for_evaluator: bool = True,
     threshold: int = DEFAULT_THRESHOLD,
+    release: Release | None = None,
 ) -> pd.DataFrame:
     """Count the answers to one item (or matrix row) per option, overall and per group.
 
@@ -275,9 +342,22 @@ def item_distribution(
     counts = pd.crosstab(chosen["group"], position)
     columns = list(range(len(codes))) + ([-1] if (position == -1).any() else [])
     counts = counts.reindex(index=n.index, columns=columns, fill_value=0)
-    status = mark_hidden(
-        pd.DataFrame(index=n.index), n, for_evaluator=for_evaluator, threshold=threshold
+    pooled = pooled_groups(
+        people, by, for_evaluator=for_evaluator, threshold=threshold, release=release
     )
+    said = asked.map(_point)
+    points = pd.concat([points_of(said, group) for group, _ in pairs])
+    status = mark_hidden(
+        pd.DataFrame(index=n.index),
+        n,
+        for_evaluator=for_evaluator,
+        threshold=threshold,
+        pooled=pooled,
+        points=points[~points.index.duplicated()],
+    )
+    if for_evaluator and item.identifying:
+        status["hidden"] = True
+        status["note"] = IDENTIFYING_NOTE
     status = total_first(status)
     rows = []
     for group in status.index:
@@ -314,6 +394,13 @@ def item_distribution(
     return pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS)
 
 
+def _point(value: object) -> object:
+    """What makes two answers alike on an item: the code or the set of codes (None if blank)."""
+    if isinstance(value, list):
+        return tuple(sorted(map(str, value)))
+    return value
+
+
 # -- free text ---------------------------------------------------------------------------
 
 FREE_TEXT_COLUMNS = [
@@ -336,14 +423,18 @@ def free_text(
     by: str | None = None,
     for_evaluator: bool = True,
     threshold: int = DEFAULT_THRESHOLD,
+    release: Release | None = None,
 ) -> pd.DataFrame:
     """Collect the texts typed for one item (or an "other" box), per group.
 
-    A group's texts are shown only from ``FREE_TEXT_THRESHOLD`` (10) respondents
-    (or the reporting threshold, when higher), counting everyone in the group who
-    responded to the wave; the same complementary rule as for numbers applies.
-    Texts are sorted alphabetically, so their order says nothing about who wrote
-    them or when.
+    For the evaluator, a text is kept only when its writer's own team,
+    organisation, region and role (as recorded, not as pooled) each have at
+    least ``FREE_TEXT_THRESHOLD`` (10) respondents in the wave, or the reporting
+    threshold when higher: a comment from a small team is never shown, not even
+    among everyone's. A group's texts are shown only from that many respondents,
+    with the same complementary rule as for numbers. The answers to an
+    identifying item are not shown at all. Texts are sorted alphabetically, so
+    their order says nothing about who wrote them or when.
     """
     check_breakdown(by)
     check_threshold(threshold)
@@ -357,17 +448,25 @@ def free_text(
     typed = answers.loc[answers["answer_id"] == answer_id, ["response_id", "value"]]
     text = typed["value"].astype("string").str.strip()
     typed = typed.assign(value=text.astype(object))[text.fillna("") != ""]
+    level = max(FREE_TEXT_THRESHOLD, threshold)
+    if for_evaluator:
+        typed = typed[typed["response_id"].isin(comment_writers(people, level))]
     texts: dict[str, list[str]] = {}
     for group in groups:
         labelled = typed.assign(group=group.reindex(typed["response_id"]).to_numpy())
         texts.update(labelled.groupby("group")["value"].agg(list).to_dict())
-    level = max(FREE_TEXT_THRESHOLD, threshold)
     status = mark_hidden(
         pd.DataFrame(index=respondents.index),
         respondents,
         for_evaluator=for_evaluator,
         threshold=level,
+        pooled=pooled_groups(
+            people, by, for_evaluator=for_evaluator, threshold=threshold, release=release
+        ),
     )
+    if for_evaluator and slots[answer_id].item.identifying:
+        status["hidden"] = True
+        status["note"] = IDENTIFYING_NOTE
     status = total_first(status)
     rows = []
     for group in status.index:
@@ -385,3 +484,15 @@ def free_text(
             }
         )
     return pd.DataFrame(rows, columns=FREE_TEXT_COLUMNS)
+
+
+def comment_writers(people: pd.DataFrame, level: int) -> pd.Index:
+    """The responses whose own team, organisation, region and role each have ``level`` or more.
+
+    :param people: one row per response of the wave, with the group fields as recorded.
+    """
+    keep = pd.Series(True, index=people.index)
+    for field in GROUP_FIELDS:
+        labels = group_labels(people[field])
+        keep &= labels.map(labels.value_counts()) >= level
+    return people.index[keep.to_numpy()]

@@ -24,7 +24,7 @@ def _answers(by_team: dict[str, list[tuple[int, int]]]):
 
 def test_lean_is_towards_the_positive_statement_whichever_side_it_is_on():
     # b1: 5 points, positive on the left. b2: 7 points, positive on the right.
-    north = [(1, 2), (2, 2), (1, 2), (2, 2), (1, 2)]
+    north = [(1, 2), (2, 1), (1, 2), (2, 3), (1, 2)]
     south = [(5, 7), (4, 7), (5, 7), (4, 6), (5, 7)]
     profile = culture_profile(_answers({"North": north, "South": south}), QUESTIONNAIRE)
     rows = profile.set_index(["group", "item"])
@@ -44,7 +44,7 @@ def test_lean_is_towards_the_positive_statement_whichever_side_it_is_on():
 
 
 def test_leaning_items_lists_each_side_strongest_first():
-    north = [(1, 2), (2, 2), (1, 2), (2, 2), (1, 2)]
+    north = [(1, 2), (2, 1), (1, 2), (2, 3), (1, 2)]
     profile = culture_profile(_answers({"North": north}), QUESTIONNAIRE)
 
     sides = leaning_items(profile, "North")
@@ -54,7 +54,7 @@ def test_leaning_items_lists_each_side_strongest_first():
 
 
 def test_small_team_is_hidden_with_the_next_smallest():
-    pairs = [(1, 7)] * 8
+    pairs = [(1, 7), (2, 6)] * 4
     answers = _answers({"North": pairs, "South": [(3, 4)] * 6, "East": [(5, 1)] * 4})
 
     profile = culture_profile(answers, QUESTIONNAIRE, threshold=5)
