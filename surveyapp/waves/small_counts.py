@@ -26,10 +26,11 @@ what a page shows. Three rules, each with the programme's reporting threshold
    between 1 and ``N - 1``, of those who did or of those who did not, is given
    as a bound ("fewer than N", "more than B - N"), never exactly.
 
-What this does not do (see ``docs/privacy.md``): it decides each table on its
-own, so a region's rate minus its teams' rates can still give a hidden team's
-count to someone who knows every group's size; and someone who opens the
-dashboard every day sees the total grow.
+What this does not do: it decides each table on its own, so a region's rate
+minus its teams' rates can still give a hidden team's count to someone who
+knows every group's size (one decision across every table a reader sees is
+the work of ``scoring``'s disclosure rule); and someone who opens the dashboard
+every day sees the total grow.
 """
 
 from __future__ import annotations
