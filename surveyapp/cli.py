@@ -323,12 +323,11 @@ def retention_apply(dry_run: bool) -> None:
 @click.option(
     "--threshold",
     type=click.IntRange(min=3),
-    default=5,
-    show_default=True,
-    help="Groups with fewer respondents are pooled (suppressed exports only).",
+    help="Groups with fewer respondents are pooled (suppressed exports only). The default is "
+    "the programme's reporting threshold; a higher number may be given, never a lower one.",
 )
 def exports_write(
-    wave_id: int, file_format: str, layout: str, out: Path | None, full: bool, threshold: int
+    wave_id: int, file_format: str, layout: str, out: Path | None, full: bool, threshold: int | None
 ) -> None:
     """Write one wave's answers as CSV, Excel or SPSS, keyed by ID number, names never included."""
     import time
@@ -341,6 +340,7 @@ def exports_write(
         wave = session.get(Wave, wave_id)
         if wave is None:
             _fail(f"There is no wave {wave_id}. `flask --app surveyapp exports list` shows them.")
+        threshold = _export_threshold(wave.programme, threshold)
         started = time.perf_counter()
         click.echo(
             f"Exporting “{wave.label}” ({len(wave.invitations)} invited) as {file_format}…",
@@ -386,6 +386,19 @@ def exports_write(
     seconds = time.perf_counter() - started
     kind = "full (not suppressed)" if full else f"suppressed below {threshold}"
     click.echo(f"Wrote {target} ({len(exported.content):,} bytes, {kind}) in {seconds:.1f} s.")
+
+
+def _export_threshold(programme: Programme, asked: int | None) -> int:
+    """The programme's reporting threshold, or a higher one asked for; never a lower one."""
+    own = programme.reporting_threshold
+    if asked is None:
+        return own
+    if asked < own:
+        _fail(
+            f"--threshold {asked} is lower than the reporting threshold of “{programme.name}”, "
+            f"which is {own}. Give {own} or more, or leave --threshold out to use {own}."
+        )
+    return asked
 
 
 @exports_cli.command("list")

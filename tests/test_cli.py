@@ -177,3 +177,52 @@ def test_exports_write_makes_an_spss_file_with_labels(app, runner, session, tmp_
     assert meta.column_names_to_labels["id_number"]
     assert missing.exit_code == 1
     assert "There is no wave 999." in missing.output
+
+
+def _wave_of_a_programme_at_8(session):
+    from tests.factories import make_programme
+    from tests.scoring.builders import cohort, store_questionnaire, submit_all, wave_of
+
+    programme = make_programme(session, name="Threshold Eight", reporting_threshold=8)
+    cohort(session, {"North": 6, "South": 6}, programme)
+    wave = wave_of(session, programme, store_questionnaire(session), label="Baseline")
+    submit_all(session, wave, lambda person: {"q1": 4, "q2": 3, "q3": 2, "q4": 5})
+    session.commit()
+    return wave
+
+
+def test_exports_write_uses_the_programmes_threshold_unless_a_higher_one_is_given(
+    runner, session, tmp_path
+):
+    import pandas as pd
+
+    wave = _wave_of_a_programme_at_8(session)
+    default, higher = tmp_path / "default.csv", tmp_path / "higher.csv"
+
+    by_default = runner.invoke(args=["exports", "write", str(wave.id), "--out", str(default)])
+    raised = runner.invoke(
+        args=["exports", "write", str(wave.id), "--threshold", "13", "--out", str(higher)]
+    )
+
+    assert by_default.exit_code == 0, by_default.output
+    assert "suppressed below 8" in by_default.stdout
+    # Teams of 6 are under the programme's 8: neither is named in the file.
+    assert set(pd.read_csv(default)["team"]) == {"Other (small groups)"}
+    assert raised.exit_code == 0, raised.output
+    assert "suppressed below 13" in raised.stdout
+
+
+def test_exports_write_refuses_a_threshold_below_the_programmes(runner, session, tmp_path):
+    wave = _wave_of_a_programme_at_8(session)
+    target = tmp_path / "lower.csv"
+
+    result = runner.invoke(
+        args=["exports", "write", str(wave.id), "--threshold", "5", "--out", str(target)]
+    )
+
+    assert result.exit_code == 1
+    assert (
+        "--threshold 5 is lower than the reporting threshold of “Threshold Eight”, which is 8."
+        in result.stderr
+    )
+    assert not target.exists()

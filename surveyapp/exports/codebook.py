@@ -20,6 +20,13 @@ exports of the same questionnaire have the same names:
 - a scale score is named after the scale id (``<id>_score`` when taken);
 - a name still taken gets ``_2``, ``_3`` … (shortened to stay within 64 bytes).
 
+Labels are kept whole here. A ``.sav`` file holds at most 255 bytes of a
+variable label and 120 of a value label (``sav_label``): a longer one is cut
+there, ending "…", and the codebook's ``notes`` column says which were cut. A
+label ending in an explanation in brackets (how a score is made, that small
+groups are pooled) keeps that explanation whole and is cut before it, when
+that leaves room for the start of the label.
+
 Option codes that are words (the default code ``other``, a text code for
 "not applicable") in an item whose other codes are whole numbers are exported
 as 96, 97 … (the first free ones), so the variable stays numeric; the value
@@ -37,8 +44,16 @@ import pandas as pd
 
 from surveyapp.questionnaires import Item, Questionnaire
 from surveyapp.scoring.scales import GROUP_FIELDS, TEXT_TYPES, scale_info
+from surveyapp.text import CONTROL_CHARACTERS
 
 MAX_NAME_BYTES = 64
+#: SPSS keeps at most this many bytes of a variable label and of a value label.
+SAV_LABEL_BYTES = 255
+SAV_VALUE_LABEL_BYTES = 120
+#: What ends a label the ``.sav`` file holds cut.
+CUT_MARK = "…"
+#: A closing explanation stays whole in a cut label when this much is left before it.
+SAV_LABEL_HEAD = 64
 #: SPSS's reserved words, which cannot be variable names.
 RESERVED = frozenset(
     {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
@@ -67,6 +82,7 @@ CODEBOOK_COLUMNS = [
     "version",
     "wave",
     "source",
+    "notes",
 ]
 
 
@@ -328,6 +344,71 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# -- labels in a .sav file --------------------------------------------------------------
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """``text`` within ``limit`` bytes of UTF-8: whole when it fits, else cut at a
+    character boundary and ending "…"."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    room = limit - len(CUT_MARK.encode("utf-8"))
+    return text.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip() + CUT_MARK
+
+
+def _trailing_brackets(text: str) -> int | None:
+    """Where a closing explanation " (…)" starts, brackets inside it allowed; None if none."""
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            return index if index > 0 and text[index - 1] == " " else None
+    return None
+
+
+def sav_label(text: str, limit: int = SAV_LABEL_BYTES) -> str:
+    """The label as a ``.sav`` file holds it, within ``limit`` bytes (SPSS's limit).
+
+    A label that is too long is cut, ending "…". When it ends in an explanation
+    in brackets that leaves room for at least ``SAV_LABEL_HEAD`` bytes before
+    it, that explanation stays whole and the text before it is cut instead.
+    """
+    text = CONTROL_CHARACTERS.sub("", text)
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    start = _trailing_brackets(text)
+    if start is not None:
+        tail = text[start - 1 :]  # with the space before the bracket
+        room = limit - len(tail.encode("utf-8"))
+        if room >= SAV_LABEL_HEAD:
+            return cut_to_bytes(text[: start - 1], room) + tail
+    return cut_to_bytes(text, limit)
+
+
+def sav_notes(label: str, value_labels: dict) -> str:
+    """Say which of a variable's labels the ``.sav`` file holds cut ("" when none)."""
+    notes = []
+    if sav_label(label) != CONTROL_CHARACTERS.sub("", label):
+        notes.append(
+            f"The .sav file holds this variable label cut to SPSS's limit of "
+            f"{SAV_LABEL_BYTES} bytes, ending “{CUT_MARK}”."
+        )
+    cut = [
+        str(code)
+        for code, text in value_labels.items()
+        if sav_label(str(text), SAV_VALUE_LABEL_BYTES) != CONTROL_CHARACTERS.sub("", str(text))
+    ]
+    if cut:
+        which = f"value label of {cut[0]}" if len(cut) == 1 else f"value labels of {', '.join(cut)}"
+        notes.append(
+            f"The .sav file holds the {which} cut to SPSS's limit of {SAV_VALUE_LABEL_BYTES} "
+            f"bytes, ending “{CUT_MARK}”; the value labels here are whole."
+        )
+    return " ".join(notes)
+
+
 # -- the codebook ------------------------------------------------------------------------
 
 
@@ -335,7 +416,8 @@ def codebook_frame(variables: Iterable[Variable]) -> pd.DataFrame:
     """List every variable: name, label, type, measurement level, codes, missing values, source.
 
     ``value_labels`` holds a dict (code -> label) and ``missing_values`` a list of
-    codes; the file formats write them as "1 = Strongly disagree; 2 = …".
+    codes; the file formats write them as "1 = Strongly disagree; 2 = …". Labels
+    are whole; ``notes`` says which the ``.sav`` file holds cut (``sav_notes``).
     """
     rows = [
         {
@@ -349,6 +431,7 @@ def codebook_frame(variables: Iterable[Variable]) -> pd.DataFrame:
             "version": variable.version,
             "wave": variable.wave,
             "source": variable.source,
+            "notes": sav_notes(variable.label, variable.value_labels),
         }
         for variable in variables
     ]

@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 
 from surveyapp.errors import SurveyError
+from surveyapp.exports.codebook import SAV_VALUE_LABEL_BYTES, cut_to_bytes, sav_label
 from surveyapp.text import CONTROL_CHARACTERS, FORMULA_START
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-#: SPSS keeps at most this many bytes of a variable label, a value label and a file label.
-SAV_LABEL_BYTES = 255
-SAV_VALUE_LABEL_BYTES = 120
+#: SPSS keeps at most this many bytes of a file label (of variable and value labels: see
+#: ``codebook.sav_label``).
 SAV_FILE_LABEL_BYTES = 64
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -191,7 +191,8 @@ def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
 
     Variable labels, value labels, measurement levels and user-missing codes
     (such as "not applicable") come from the codebook. Labels longer than SPSS
-    allows are shortened (the codebook keeps them whole).
+    allows are cut, ending "…" (``codebook.sav_label``); the codebook keeps them
+    whole and says which were cut.
     """
     import pyreadstat
 
@@ -207,10 +208,7 @@ def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
             text = without_control_characters(frame[column])
             data[column] = text.where(text.notna(), None).astype(object)
     table = pd.DataFrame(data, columns=list(frame.columns))
-    labels = {
-        column: _shortened(str(meta.at[column, "label"]), SAV_LABEL_BYTES)
-        for column in frame.columns
-    }
+    labels = {column: sav_label(str(meta.at[column, "label"])) for column in frame.columns}
     value_labels = {}
     missing = {}
     for column in frame.columns:
@@ -218,7 +216,7 @@ def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
         codes = meta.at[column, "value_labels"] or {}
         if codes:
             value_labels[column] = {
-                (float(code) if numeric else str(code)): _shortened(
+                (float(code) if numeric else str(code)): sav_label(
                     str(label), SAV_VALUE_LABEL_BYTES
                 )
                 for code, label in codes.items()
@@ -234,7 +232,7 @@ def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
         pyreadstat.write_sav(
             table,
             str(path),
-            file_label=_shortened(file_label, SAV_FILE_LABEL_BYTES),
+            file_label=cut_to_bytes(CONTROL_CHARACTERS.sub("", file_label), SAV_FILE_LABEL_BYTES),
             column_labels=labels,
             variable_value_labels=value_labels,
             missing_ranges=missing,
@@ -255,13 +253,3 @@ def _number_format(numbers: pd.Series) -> str:
     if (present == np.round(present)).all():
         return f"F{max(digits, 1)}.0"
     return f"F{min(max(digits + 5, 8), 40)}.4"
-
-
-def _shortened(text: str, limit: int) -> str:
-    """Cut a text to ``limit`` bytes of UTF-8 without splitting a character."""
-    text = CONTROL_CHARACTERS.sub("", text)
-    encoded = text.encode("utf-8")
-    if len(encoded) <= limit:
-        return text
-    cut = encoded[: limit - 3].decode("utf-8", errors="ignore")
-    return cut.rstrip() + "…"

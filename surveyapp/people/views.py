@@ -31,7 +31,7 @@ from surveyapp.people.forms import (
 )
 from surveyapp.reminders import plan
 from surveyapp.staff import access
-from surveyapp.waves import dashboard
+from surveyapp.waves import dashboard, small_counts
 from surveyapp.waves import operations as waves
 from surveyapp.web.context import (
     audit_action,
@@ -144,10 +144,14 @@ def programme_detail(programme_id: int):
     size = db.scalar(
         select(func.count(Participant.id)).where(Participant.programme_id == programme.id)
     )
+    overview = dashboard.programme_overview(db, programme)
     return render_template(
         "people/programme_detail.html",
         programme=programme,
-        overview=dashboard.programme_overview(db, programme),
+        overview=overview,
+        lines=None
+        if access.can(g.user, "manage_waves")
+        else small_counts.overview_lines(overview, programme.reporting_threshold),
         size=size,
     )
 

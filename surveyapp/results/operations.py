@@ -271,37 +271,84 @@ def change_reading(record: dict) -> str:
     return f"On average {label} {how}{interval} for {people} both."
 
 
-def change_tables(records: list[dict]) -> list[ChangeTable]:
-    """Group ``paired_change`` records by scale, in order, with the numbers formatted."""
-    tables: dict[str, ChangeTable] = {}
+#: What a count of people who dropped out says when another, smaller one could be worked out.
+DROPPED_NOT_SHOWN = "Not shown"
+
+
+def dropped_words(records: list[dict], threshold: int | None) -> list[str]:
+    """The "dropped out" cell of each of one scale's records (total first), in words.
+
+    With a threshold (suppressed pages), a count of 1 to ``threshold - 1`` says
+    "Fewer than N". The total is shown beside the groups, so while the counts not
+    given exactly (with those of hidden rows) add up to 1 to ``threshold - 1``, the
+    smallest count given exactly is not shown either (ties by group), the rule the
+    results tables follow for whole groups. Without a threshold (full data), every
+    count is exact.
+    """
+    words = [_count(record["n_dropped"]) for record in records]
+    if threshold is None:
+        return words
+    exact = {}
+    for index, record in enumerate(records):
+        count = record["n_dropped"]
+        if count is None or record["hidden"]:
+            continue
+        if 0 < int(count) < threshold:
+            words[index] = f"Fewer than {threshold}"
+        elif not record["is_total"]:
+            exact[index] = int(count)
+    total = next((r for r in records if r["is_total"] and not r["hidden"]), None)
+    if total is None or total["n_dropped"] is None or 0 < int(total["n_dropped"]) < threshold:
+        return words
+    unknown = int(total["n_dropped"]) - sum(exact.values())
+    for index in sorted(exact, key=lambda i: (exact[i], str(records[i]["group"]))):
+        if not 0 < unknown < threshold:
+            break
+        if exact[index]:
+            words[index] = DROPPED_NOT_SHOWN
+            unknown += exact[index]
+    return words
+
+
+def change_tables(records: list[dict], threshold: int | None = None) -> list[ChangeTable]:
+    """Group ``paired_change`` records by scale, in order, with the numbers formatted.
+
+    :param threshold: the reporting threshold of a suppressed page, which the
+        "dropped out" counts follow (``dropped_words``); None for full data.
+    """
+    by_scale: dict[str, list[dict]] = {}
     for record in records:
-        table = tables.setdefault(record["scale"], ChangeTable(record["scale"], record["label"]))
-        if record["is_total"]:
-            table.reading = change_reading(record)
-        hidden = bool(record["hidden"])
-        has_ci = not hidden and number(record["ci_low"]) != NO_NUMBER
-        df = "" if hidden or number(record["df"]) == NO_NUMBER else f" ({int(record['df'])})"
-        table.rows.append(
-            ChangeRow(
-                group=str(record["group"]),
-                is_total=bool(record["is_total"]),
-                hidden=hidden,
-                note=record["note"] or "",
-                n_paired=_count(record["n_paired"]),
-                n_dropped=_count(record["n_dropped"]),
-                mean_first=number(record["mean_first"]),
-                mean_second=number(record["mean_second"]),
-                mean_change=number(record["mean_change"]),
-                ci=(
-                    f"{number(record['ci_low'])} to {number(record['ci_high'])}"
-                    if has_ci
-                    else NO_NUMBER
-                ),
-                t=(number(record["t"]) + df) if not hidden else NO_NUMBER,
-                p=p_value(record["p"]),
-            )
-        )
-    return list(tables.values())
+        by_scale.setdefault(record["scale"], []).append(record)
+    tables = []
+    for scale, scale_records in by_scale.items():
+        table = ChangeTable(scale, scale_records[0]["label"])
+        dropped = dropped_words(scale_records, threshold)
+        for record, n_dropped in zip(scale_records, dropped, strict=True):
+            if record["is_total"]:
+                table.reading = change_reading(record)
+            table.rows.append(_change_row(record, n_dropped))
+        tables.append(table)
+    return tables
+
+
+def _change_row(record: dict, n_dropped: str) -> ChangeRow:
+    hidden = bool(record["hidden"])
+    has_ci = not hidden and number(record["ci_low"]) != NO_NUMBER
+    df = "" if hidden or number(record["df"]) == NO_NUMBER else f" ({int(record['df'])})"
+    return ChangeRow(
+        group=str(record["group"]),
+        is_total=bool(record["is_total"]),
+        hidden=hidden,
+        note=record["note"] or "",
+        n_paired=_count(record["n_paired"]),
+        n_dropped=n_dropped,
+        mean_first=number(record["mean_first"]),
+        mean_second=number(record["mean_second"]),
+        mean_change=number(record["mean_change"]),
+        ci=(f"{number(record['ci_low'])} to {number(record['ci_high'])}" if has_ci else NO_NUMBER),
+        t=(number(record["t"]) + df) if not hidden else NO_NUMBER,
+        p=p_value(record["p"]),
+    )
 
 
 # -- item distributions ------------------------------------------------------------------

@@ -271,7 +271,10 @@ def results_change(programme_id: int):
         except scoring.CannotPair as cannot:
             problem = str(cannot)
         else:
-            tables = results.change_tables(change.to_dict("records"))
+            tables = results.change_tables(
+                change.to_dict("records"),
+                threshold=programme.reporting_threshold if for_evaluator else None,
+            )
     return render_template(
         "results/results_change.html",
         programme=programme,

@@ -311,10 +311,22 @@ class ScaleInfo:
     #: items do not say (Likert and number items) or disagree.
     positive_end: str | None
 
+    @property
+    def is_prorated(self) -> bool:
+        """A sum whose ``min_answered`` allows missing items: mean of those answered × items."""
+        return self.method == "sum" and self.min_answered < len(self.items)
+
     def describe(self) -> str:
         """Say in words how the score is made, for labels and codebooks."""
-        how = "mean" if self.method == "mean" else "sum"
-        text = f"{how} of {len(self.items)} items, at least {self.min_answered} answered"
+        count = len(self.items)
+        if self.is_prorated:
+            text = (
+                f"prorated sum of {count} items: the mean of the answered items × {count} "
+                f"when some are missing; at least {self.min_answered} answered"
+            )
+        else:
+            how = "mean" if self.method == "mean" else "sum"
+            text = f"{how} of {count} items, at least {self.min_answered} answered"
         if self.reverse:
             text += f", {len(self.reverse)} reverse-coded"
         if self.positive_end == "low":

@@ -29,7 +29,8 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({"admin", "programme_manager", "evaluator", "viewer"}),
     ),
     "see_dashboards": (
-        "See response-rate dashboards (counts only, no names)",
+        "See response-rate dashboards: no names, and a group's rate only from the reporting "
+        "threshold",
         frozenset({"admin", "programme_manager", "evaluator", "viewer"}),
     ),
     "see_results": (
@@ -53,7 +54,8 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({"admin", "programme_manager"}),
     ),
     "manage_waves": (
-        "Create and close waves, reopen responses, plan and send reminders, read the outbox",
+        "Create and close waves, reopen responses, plan and send reminders, read the outbox, "
+        "see every group's invited and completed counts",
         frozenset({"admin", "programme_manager"}),
     ),
     "protect_data": (

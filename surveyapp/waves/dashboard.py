@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -28,6 +28,7 @@ from surveyapp.models import (
 )
 from surveyapp.text import csv_text, safe_cell  # noqa: F401 (safe_cell is part of this API)
 from surveyapp.timezones import to_local
+from surveyapp.waves import small_counts
 
 #: The groups a wave is broken down by, with their headings.
 BREAKDOWNS = {"team": "Team", "organisation": "Organisation", "region": "Region", "role": "Role"}
@@ -166,6 +167,39 @@ def breakdown(
     return [GroupRow(name or NOT_GIVEN, n, done, wave.target_rate) for name, n, done in rows]
 
 
+def allowed_sort(sort: str | None, *, shows_counts: bool) -> str:
+    """The sort asked for when the reader may sort by it, else "name"."""
+    return sort if sort in (SORTS if shows_counts else small_counts.RATE_SORTS) else "name"
+
+
+def breakdowns(
+    session: Session,
+    wave: Wave,
+    *,
+    shows_counts: bool,
+    threshold: int,
+    total_completed: int,
+    sort: str = "name",
+    descending: bool = False,
+) -> dict[str, list]:
+    """Every breakdown as its reader may see it: ``GroupRow`` counts for those who chase
+    responses, else ``small_counts.RateRow`` rates of groups at or over the threshold."""
+    if shows_counts:
+        return {
+            by: breakdown(session, wave, by, sort=sort, descending=descending) for by in BREAKDOWNS
+        }
+    return {
+        by: small_counts.rates_only(
+            breakdown(session, wave, by),
+            threshold,
+            total_completed=total_completed,
+            sort=sort,
+            descending=descending,
+        )
+        for by in BREAKDOWNS
+    }
+
+
 # -- over time ---------------------------------------------------------------------------
 
 
@@ -233,124 +267,6 @@ def completions_by_day(session: Session, wave: Wave, *, now: datetime, zone: str
         days.append(Day(day, per_day.get(day, 0), total, tuple(reminders.get(day, ()))))
         day += timedelta(days=1)
     return days
-
-
-def short_date(day: date) -> str:
-    return f"{day.day} {day:%b}"
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Marker:
-    x: float
-    label: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """Coordinates of a line chart of cumulative completions, drawn as SVG by a template."""
-
-    width: int
-    height: int
-    left: int
-    top: int
-    right: int
-    bottom: int
-    #: "x,y x,y …" for the polyline.
-    points: str
-    dots: list[tuple[float, float, str]]
-    target_y: float
-    target: int
-    x_ticks: list[Tick]
-    y_ticks: list[Tick]
-    markers: list[Marker]
-    summary: str
-
-
-def _nice_ceiling(value: float) -> int:
-    """The smallest of 1, 2, 5 × 10ⁿ (and 2.5 × 10ⁿ from 25 up) that is at least ``value``."""
-    value = max(value, 1)
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        candidate = step * magnitude
-        if candidate >= value and candidate == int(candidate):
-            return int(candidate)
-    return int(10 * magnitude)
-
-
-def completions_chart(
-    days: Sequence[Day], *, invited: int, target: int, target_rate: int, width: int = 640
-) -> Chart:
-    """Lay out the cumulative completions, the target line and the reminder days."""
-    height, left, right, top, bottom = 300, 48, width - 28, 20, 300 - 40
-    y_max = _nice_ceiling(max([target, *(d.cumulative for d in days), 1]) * 1.1)
-
-    def x_of(index: int) -> float:
-        if len(days) <= 1:
-            return (left + right) / 2
-        return round(left + (right - left) * index / (len(days) - 1), 1)
-
-    def y_of(value: int) -> float:
-        return round(bottom - (bottom - top) * value / y_max, 1)
-
-    dots = [
-        (
-            x_of(i),
-            y_of(d.cumulative),
-            f"{long_date(d.day)}: {d.cumulative} completed ({d.completed} that day)",
-        )
-        for i, d in enumerate(days)
-    ]
-    every = max(1, math.ceil(len(days) / 8))
-    shown = [i for i in range(len(days)) if i % every == 0]
-    if shown and len(days) - 1 - shown[-1] >= every / 2:
-        shown.append(len(days) - 1)  # the last day, when it does not crowd the one before
-    x_ticks = [Tick(x_of(i), short_date(days[i].day)) for i in shown]
-    step = 1 if y_max <= 5 else y_max // 5
-    y_ticks = [Tick(y_of(value), str(value)) for value in range(0, y_max + 1, step)]
-    markers = [
-        Marker(x_of(i), ", ".join(d.reminders), f"{long_date(d.day)}: {', '.join(d.reminders)}")
-        for i, d in enumerate(days)
-        if d.reminders
-    ]
-    if days:
-        summary = (
-            f"Line chart of completions so far, per day from {long_date(days[0].day)} to "
-            f"{long_date(days[-1].day)}: {days[-1].cumulative} of {invited} invited have "
-            f"completed; the target is {target} ({target_rate}%)."
-        )
-        sent = [f"{short_date(d.day)} ({', '.join(d.reminders)})" for d in days if d.reminders]
-        summary += (
-            f" Reminders went out on {'; '.join(sent)}." if sent else " No reminders sent yet."
-        )
-    else:
-        summary = "No chart yet: the wave has not opened."
-    return Chart(
-        width=width,
-        height=height,
-        left=left,
-        top=top,
-        right=right,
-        bottom=bottom,
-        points=" ".join(f"{x},{y}" for x, y, _ in dots),
-        dots=dots,
-        target_y=y_of(target),
-        target=target,
-        x_ticks=x_ticks,
-        y_ticks=y_ticks,
-        markers=markers,
-        summary=summary,
-    )
 
 
 # -- non-respondents ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -26,8 +27,9 @@ from surveyapp.models import (
 )
 from surveyapp.people import roster
 from surveyapp.questionnaires import catalogue
+from surveyapp.staff import access
 from surveyapp.timezones import to_local, to_utc
-from surveyapp.waves import dashboard
+from surveyapp.waves import chart, dashboard, small_counts
 from surveyapp.waves import operations as waves
 from surveyapp.waves.forms import SampleForm, WaveForm
 from surveyapp.web.context import PER_PAGE, audit_action, csv_download, now, page_number, study_zone
@@ -202,39 +204,57 @@ def invitation_reopen(wave_id: int, invitation_id: int):
 @bp.get("/waves/<int:wave_id>/dashboard")
 @requires("see_dashboards")
 def wave_dashboard(wave_id: int):
-    """Show a wave's response: counts against the target, by group and over time."""
+    """Show a wave's response: counts against the target, by group and over time.
+
+    Counts per group are for those who chase responses; everyone else sees the
+    rates of groups at or over the reporting threshold (``small_counts``).
+    """
     db = get_session()
     wave = wave_or_404(wave_id)
     counts = dashboard.wave_counts(db, wave)
+    threshold = wave.programme.reporting_threshold
+    shows_counts = access.can(g.user, "manage_waves")
+    panel = {
+        "wave": wave,
+        "counts": counts,
+        "updated": now(),
+        "threshold": threshold,
+        "total_shown": small_counts.shows_total(
+            counts.completed, threshold, shows_counts=shows_counts
+        ),
+    }
     if wants_fragment():  # the counts panel refreshing itself needs nothing more
         return render_page_or_fragment(
-            "waves/wave_dashboard.html",
-            "waves/_wave_counts.html",
-            wave=wave,
-            counts=counts,
-            updated=now(),
+            "waves/wave_dashboard.html", "waves/_wave_counts.html", **panel
         )
-    sort = request.args.get("sort", "name")
-    sort = sort if sort in dashboard.SORTS else "name"
-    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    sort = dashboard.allowed_sort(request.args.get("sort"), shows_counts=shows_counts)
+    descending = request.args.get("dir") == "desc"
+    breakdowns = dashboard.breakdowns(
+        db,
+        wave,
+        shows_counts=shows_counts,
+        threshold=threshold,
+        total_completed=counts.completed,
+        sort=sort,
+        descending=descending,
+    )
     days = dashboard.completions_by_day(db, wave, now=now(), zone=study_zone())
+    shown_days = small_counts.shown_days(days, threshold) if panel["total_shown"] else None
+    drawn = shown_days and chart.completions_chart(
+        shown_days, invited=counts.invited, target=counts.target, target_rate=wave.target_rate
+    )
     return render_page_or_fragment(
         "waves/wave_dashboard.html",
         "waves/_wave_counts.html",
-        wave=wave,
-        counts=counts,
-        updated=now(),
-        breakdowns={
-            by: dashboard.breakdown(db, wave, by, sort=sort, descending=direction == "desc")
-            for by in dashboard.BREAKDOWNS
-        },
+        **panel,
+        shows_counts=shows_counts,
+        breakdowns=breakdowns,
         headings=dashboard.BREAKDOWNS,
         sort=sort,
-        direction=direction,
-        days=days,
-        chart=dashboard.completions_chart(
-            days, invited=counts.invited, target=counts.target, target_rate=wave.target_rate
-        ),
+        direction="desc" if descending else "asc",
+        has_days=bool(days),
+        days=shown_days,
+        chart=drawn,
     )
 
 

@@ -175,10 +175,14 @@ def test_chart_is_an_svg_with_the_target_line_reminder_days_and_a_table(client, 
     assert 'id="chart-target-line"' in svg and "Target 6" in svg
     assert "Invitation" in svg and "First reminder" in svg
     assert "<polyline" in svg
+    # 2 on the first day and 3 on the second: neither day is counted on its own, and the
+    # total so far appears once they add up to the threshold.
     assert _rows(page.text, "completions-table") == [
-        ["30 Apr", "2", "2", "Invitation"],
-        ["1 May", "3", "5", "First reminder"],
+        ["30 Apr", "Fewer than 5", "–", "Invitation"],
+        ["1 May", "Fewer than 5", "5", "First reminder"],
     ]
+    assert "A day with fewer than 5 completions is not counted on its own" in page.text
+    assert "(2 that day)" not in svg and "2 completed" not in svg
 
 
 def test_counts_panel_comes_alone_to_htmx_and_has_a_plain_refresh_link(client, auth, session):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from surveyapp.questionnaires.catalogue import questionnaire_of
-from surveyapp.results.operations import p_value
+from surveyapp.results.operations import dropped_words, p_value
 from surveyapp.scoring import ALL_RESPONDENTS, load_answers, paired_change
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme
@@ -18,7 +18,7 @@ BEFORE = [1, 2, 2, 3, 4, 2, 3, 1, 2, 3, 3, 4, 2, 5]
 AFTER = [3, 2, 4, 4, 5, None, 4, 2, 3, 3, 5, 4, 4, 5]
 
 
-def _two_waves(session):
+def _two_waves(session, after=AFTER):
     programme = make_programme(session, name="Change Programme")
     people = [make_participant(session, programme, role="Peer") for _ in range(8)]
     people += [make_participant(session, programme, role="Peer supporter") for _ in range(6)]
@@ -28,7 +28,7 @@ def _two_waves(session):
     )
     midterm = wave_of(session, programme, version, label="Midterm")
     before = {person.id: value for person, value in zip(people, BEFORE, strict=True)}
-    after = {person.id: value for person, value in zip(people, AFTER, strict=True)}
+    after = {person.id: value for person, value in zip(people, after, strict=True)}
     submit_all(session, baseline, lambda person: {"r1": before[person.id], "q1": 4})
     submit_all(session, midterm, lambda person: {"r1": after[person.id]})
     session.commit()
@@ -58,9 +58,10 @@ def test_the_change_page_shows_the_numbers_paired_change_computes(client, auth, 
     for group in groups:
         row = expected.loc[("grid_score", group)]
         assert not row["hidden"]
+        dropped = row["n_dropped"]
         assert _cells(_row(response.text, "change-grid_score", group)) == [
             str(row["n_paired"]),
-            str(row["n_dropped"]),
+            str(dropped) if dropped == 0 or dropped >= 5 else "Fewer than 5",
             f"{row['mean_first']:.2f}",
             f"{row['mean_second']:.2f}",
             f"{row['mean_change']:.2f}",
@@ -75,6 +76,54 @@ def test_the_change_page_shows_the_numbers_paired_change_computes(client, auth, 
         f"On average confidence rose by {total['mean_change']:.1f} points (95% CI "
         f"{total['ci_low']:.1f} to {total['ci_high']:.1f}) for the 13 people who answered both."
     )
+
+
+def test_two_people_dropped_out_shows_fewer_than_5_unless_full_data_is_asked_for(
+    client, auth, session
+):
+    # Two peers have no second-wave score; 12 are paired.
+    after = [3, 2, None, 4, 5, None, 4, 2, 3, 3, 5, 4, 4, 5]
+    programme, baseline, midterm = _two_waves(session, after)
+    url = f"/admin/programmes/{programme.id}/change?first={baseline.id}&second={midterm.id}"
+    auth.login(**EVALUATOR)
+
+    suppressed = client.get(url).text
+    by_role = client.get(url + "&by=role").text
+    auth.login(email="manager@example.org", role="programme_manager")
+    full = client.get(url + "&full=1").text
+
+    assert _cells(_row(suppressed, "change-grid_score", ALL_RESPONDENTS))[:2] == [
+        "12",
+        "Fewer than 5",
+    ]
+    assert _cells(_row(by_role, "change-grid_score", "Peer"))[:2] == ["6", "Fewer than 5"]
+    assert _cells(_row(by_role, "change-grid_score", "Peer supporter"))[:2] == ["6", "0"]
+    assert "Fewer than 5 people dropped out is not counted exactly" in suppressed
+    assert _cells(_row(full, "change-grid_score", ALL_RESPONDENTS))[:2] == ["12", "2"]
+
+
+def test_a_dropped_out_count_that_would_give_away_a_smaller_one_is_not_shown():
+    def record(group, dropped, hidden=False):
+        return {
+            "scale": "s",
+            "label": "S",
+            "group": group,
+            "is_total": group == ALL_RESPONDENTS,
+            "n_paired": None if hidden else 10,
+            "n_dropped": None if hidden else dropped,
+            "hidden": hidden,
+        }
+
+    # 8 in all, 6 and 2 by group: 8 - 6 would give the 2.
+    records = [record(ALL_RESPONDENTS, 8), record("North", 6), record("South", 2)]
+    # A hidden group's count is unknown, but the total minus the rest gives it too.
+    with_hidden = [record(ALL_RESPONDENTS, 9), record("North", 6), record("Small", 3, True)]
+    even = [record(ALL_RESPONDENTS, 12), record("North", 6), record("South", 6)]
+
+    assert dropped_words(records, 5) == ["8", "Not shown", "Fewer than 5"]
+    assert dropped_words(with_hidden, 5) == ["9", "Not shown", ""]
+    assert dropped_words(records, None) == ["8", "6", "2"]
+    assert dropped_words(even, 5) == ["12", "6", "6"]
 
 
 def test_the_change_page_defaults_to_the_first_two_waves(client, auth, session):
