@@ -26,6 +26,7 @@ from surveyapp.models import (
 )
 from surveyapp.people import roster
 from surveyapp.questionnaires import catalogue
+from surveyapp.respond import release
 from surveyapp.timezones import to_local, to_utc
 from surveyapp.waves import dashboard
 from surveyapp.waves import operations as waves
@@ -218,6 +219,10 @@ def wave_dashboard(wave_id: int):
     sort = sort if sort in dashboard.SORTS else "name"
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     days = dashboard.completions_by_day(db, wave, now=now(), zone=study_zone())
+    held_note = ""
+    if wave.is_anonymous:
+        status = release.release_status(db, wave)
+        held_note = release.release_sentence(status, closed=wave.closes_at <= now())
     return render_page_or_fragment(
         "waves/wave_dashboard.html",
         "waves/_wave_counts.html",
@@ -232,6 +237,7 @@ def wave_dashboard(wave_id: int):
         sort=sort,
         direction=direction,
         days=days,
+        held_note=held_note,
         chart=dashboard.completions_chart(
             days, invited=counts.invited, target=counts.target, target_rate=wave.target_rate
         ),
