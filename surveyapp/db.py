@@ -46,7 +46,8 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; on SQLite, enforce foreign keys as PostgreSQL does.
+    """Create an engine; on SQLite, enforce foreign keys as PostgreSQL does, and overwrite
+    deleted rows.
 
     Database errors never carry the statement's values (answers, emails) into a log.
     """
@@ -59,6 +60,9 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten, not left in free pages of the file: an anonymous wave's
+    # held responses are deleted and written again at each submission (respond/release.py).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -6,9 +6,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from surveyapp.cli import alembic_config
 from surveyapp.db import Base, normalise_url
+from surveyapp.models import Wave
+from surveyapp.scoring import load_answers
 
 
 def _differences(url):
@@ -113,3 +116,86 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
     assert members == [(1, 2)]  # existing staff keep their access; administrators need none
     assert "append-only" in refused
     assert after_downgrade == after_upgrade
+
+
+BEFORE_RELEASE = "e9bd3ac0df35"  # the revision before anonymous waves were released in steps
+ANONYMOUS_ROWS = [
+    "INSERT INTO participants (id, programme_id, id_number, name, email, team, organisation, "
+    "region, role, attributes, created_at, updated_at) VALUES (2, 1, 'P002', 'Ben', "
+    "'b@example.org', 'North', 'Kent', 'South East', 'Peer', '{}', '2030-01-01 00:00:00', "
+    "'2030-01-01 00:00:00')",
+    "INSERT INTO waves (id, programme_id, questionnaire_version_id, label, opens_at, closes_at, "
+    "target_rate, privacy, audience, created_at) VALUES (2, 1, 1, 'Culture', "
+    "'2030-01-01 00:00:00', '2030-02-01 00:00:00', 60, 'anonymous', '{}', '2030-01-01 00:00:00')",
+    "INSERT INTO invitations (id, wave_id, participant_id, token, opened_at, started_at, "
+    "completed_at, pages_done, pages_total) VALUES "
+    "(2, 2, 1, 'tok2', '2030-01-03 14:01:00', '2030-01-03 14:02:00', '2030-01-03 14:25:00', 3, 3), "
+    "(3, 2, 2, 'tok3', '2030-01-04 09:00:00', NULL, NULL, 0, 3)",
+    "INSERT INTO responses (id, wave_id, questionnaire_version_id, participant_id, team, "
+    "organisation, region, role) VALUES ('anon1', 2, 1, NULL, 'North', 'Kent', 'South East', "
+    "'Peer'), ('anon2', 2, 1, NULL, 'South', 'Kent', 'South East', 'Peer')",
+    "INSERT INTO answers (response_id, answer_id, value) VALUES ('anon1', 'motivation', '2'), "
+    "('anon2', 'motivation', '5')",
+]
+
+
+def test_existing_answers_stay_visible_and_anonymous_invitations_lose_their_time(app, database_url):
+    engine, config = _fresh(app, database_url)
+    command.upgrade(config, BEFORE_RELEASE)
+    with engine.begin() as connection:
+        for statement in ROWS + ANONYMOUS_ROWS:
+            connection.execute(text(statement))
+
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        released = dict(connection.execute(text("SELECT id, release FROM responses")).all())
+        answers = connection.execute(
+            text("SELECT response_id, answer_id, CAST(value AS TEXT) FROM answers")
+        ).all()
+        invitations = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                text(
+                    "SELECT id, CAST(completed_at AS TEXT), CAST(completed_on AS TEXT), "
+                    "CAST(opened_at AS TEXT), CAST(started_at AS TEXT) FROM invitations"
+                )
+            )
+        }
+        tables = (
+            connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE name IN ('responses', 'answers')")
+            ).all()
+            if connection.dialect.name == "sqlite"
+            else []
+        )
+    with Session(engine) as session:
+        visible = load_answers(session, session.get(Wave, 2))
+    command.downgrade(config, BEFORE_RELEASE)
+    with engine.connect() as connection:
+        answers_after_downgrade = connection.execute(
+            text("SELECT response_id, answer_id, CAST(value AS TEXT) FROM answers")
+        ).all()
+        completed_after_downgrade = (
+            connection.execute(
+                text("SELECT id FROM invitations WHERE completed_at IS NOT NULL ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+
+    # Existing data stays visible: anonymous responses as step 1, identified ones as sent.
+    assert released == {"abc": 0, "anon1": 1, "anon2": 1}
+    assert len(answers) == 4
+    assert sorted(visible["response_id"].unique()) == ["anon1", "anon2"]
+    identified, anonymous, not_finished = invitations[1], invitations[2], invitations[3]
+    assert identified[0].startswith("2030-01-02 00:00:00") and identified[1] == "2030-01-02"
+    assert anonymous[:2] == (None, "2030-01-03")
+    assert anonymous[2].startswith("2030-01-03 00:00:00")
+    assert anonymous[3].startswith("2030-01-03 00:00:00")
+    assert not_finished[1] is None and not_finished[2].startswith("2030-01-04 09:00:00")
+    for _name, sql in tables:
+        assert "WITHOUT ROWID" in sql.upper()
+    assert len(tables) == (2 if engine.dialect.name == "sqlite" else 0)
+    # Back down, the anonymous invitation still counts as completed (at midnight of its day).
+    assert sorted(answers_after_downgrade) == sorted(answers)
+    assert completed_after_downgrade == [1, 2]

@@ -173,7 +173,11 @@ def test_subject_access_json_has_every_wave_with_dates_and_labelled_answers(clie
     assert answers["session_type"]["answer"] == "Mentors' or supervisors' session"
     assert answers["session_type"]["value"] == 4
     assert isinstance(waves["Culture"]["submitted_answers"], str)
-    assert waves["Culture"]["completed_at"] == "2030-05-01T12:00:00Z"
+    # An anonymous wave keeps the day the person finished, and no time of day.
+    assert waves["Culture"]["completed_at"] is None
+    assert waves["Culture"]["completed_on"] == "2030-05-01"
+    assert waves["Culture"]["started_at"] == "2030-05-01T00:00:00Z"
+    assert baseline["completed_on"] == "2030-05-01"
     assert waves["Midterm"]["completed_at"] is None
     assert waves["Midterm"]["answers_in_progress"]
     assert {email["state"] for email in data["emails"]} == {"sent", "queued"}

@@ -214,11 +214,10 @@ def remove_for_waves(store: JobStore, wave_ids: set[int]) -> int:
 
 def needs_background(session: Session, wave: Wave) -> bool:
     """Whether an export of this wave is made in the background: more than
-    ``BACKGROUND_ANSWERS`` answers stored (counted by the database, not loaded)."""
+    ``BACKGROUND_ANSWERS`` answers released (counted by the database, not loaded)."""
+    released = select(Response.id).where(Response.wave_id == wave.id, Response.release.is_not(None))
     stored = session.scalar(
-        select(func.count())
-        .select_from(Answer)
-        .where(Answer.response_id.in_(select(Response.id).where(Response.wave_id == wave.id)))
+        select(func.count()).select_from(Answer).where(Answer.response_id.in_(released))
     )
     return stored > BACKGROUND_ANSWERS
 

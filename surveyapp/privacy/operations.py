@@ -23,7 +23,7 @@ import secrets
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -83,7 +83,9 @@ class WaveRecord:
     invited_at: datetime | None
     opened_at: datetime | None
     started_at: datetime | None
+    #: The time of sending, in identified waves; an anonymous wave keeps only the day.
     completed_at: datetime | None
+    completed_on: date | None
     opted_out_at: datetime | None
     pages_done: int
     pages_total: int
@@ -214,6 +216,7 @@ def subject_access(
                 opened_at=invitation.opened_at,
                 started_at=invitation.started_at,
                 completed_at=invitation.completed_at,
+                completed_on=invitation.completed_on,
                 opted_out_at=invitation.opted_out_at,
                 pages_done=invitation.pages_done,
                 pages_total=invitation.pages_total,
@@ -321,6 +324,8 @@ def as_json(access: SubjectAccess) -> str:
     def convert(value):
         if isinstance(value, datetime):
             return _iso(value)
+        if isinstance(value, date):
+            return value.isoformat()
         if isinstance(value, dict):
             return {key: convert(inner) for key, inner in value.items()}
         if isinstance(value, list | tuple):
@@ -437,7 +442,7 @@ def erasure_plan(session: Session, participant: Participant) -> ErasurePlan:
             .where(
                 Invitation.participant_id == participant.id,
                 Wave.privacy == "anonymous",
-                Invitation.completed_at.is_not(None),
+                Invitation.completed_on.is_not(None),
             )
         )
         or 0,

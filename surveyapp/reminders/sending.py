@@ -136,7 +136,7 @@ def _eligible_clause(step: ReminderStep):
     """Who a step goes to, as SQL: never the completed, withdrawn or opted out."""
     conditions = [
         Invitation.wave_id == step.wave_id,
-        Invitation.completed_at.is_(None),
+        Invitation.completed_on.is_(None),
         Invitation.opted_out_at.is_(None),
         Participant.withdrawn_at.is_(None),
         # Contact details removed (retention date or erasure): there is nobody to write to.
@@ -358,7 +358,7 @@ def _deliver_one(
     report: DeliveryReport,
 ) -> None:
     # Check again at send time: finishing, withdrawal or opting out since queueing cancel it.
-    session.refresh(message.invitation, ["completed_at", "opted_out_at", "opened_at", "started_at"])
+    session.refresh(message.invitation, ["completed_on", "opted_out_at", "opened_at", "started_at"])
     if not message.to_address or not is_still_eligible(message.invitation, message.step):
         message.state, message.last_error = "cancelled", _why_cancelled(message)
         report.cancelled += 1

@@ -9,17 +9,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveyapp.errors import SurveyError
 from surveyapp.models import Answer, DraftAnswer, Invitation, Response, Wave
 from surveyapp.questionnaires import Page, Questionnaire
+from surveyapp.respond import release
 
 
 class AlreadyCompleted(SurveyError):
@@ -200,12 +202,16 @@ _UPSERTS = {
 
 def submit(
     session: Session, invitation: Invitation, questionnaire: Questionnaire, *, now: datetime
-) -> Response:
+) -> None:
     """Turn the draft into a response, once.
 
-    Only answers to items that apply are kept. In an anonymous wave the
-    response carries team, organisation, region and role, a random key and no
-    time, and the draft is deleted, so nothing links the answers to the person.
+    Only answers to items that apply are kept, and the draft is deleted. In an
+    identified wave the response is released at once and the invitation keeps the
+    time. In an anonymous wave the response carries team, organisation, region and
+    role, a random key and no time; it is held back until enough have come in
+    (``release.add_anonymous_response``), and the invitation keeps only the day
+    (``completed_on``; opening and starting keep their day too, at midnight), so
+    nothing links the answers to the person.
 
     :raises Incomplete: when a shown page is not answered yet.
     :raises AlreadyCompleted: when the answers were already submitted (a replay
@@ -215,38 +221,55 @@ def submit(
     missing = current_page(questionnaire, answers)
     if missing is not None:
         # A send that just won in another tab deletes the draft: that is not "incomplete".
-        session.refresh(invitation, ["completed_at"])
+        session.refresh(invitation, ["completed_on"])
         if invitation.is_completed:
             raise AlreadyCompleted()
         raise Incomplete(missing)
+    wave = invitation.wave
+    completion: dict[str, Any] = {"completed_on": now.date()}
+    if wave.is_anonymous:
+        # The days of opening and starting stay (the dashboard counts them), not their times:
+        # a start minutes before the end would tell when the person finished.
+        for name in ("opened_at", "started_at"):
+            moment = getattr(invitation, name)
+            if moment is not None:
+                completion[name] = datetime.combine(moment.date(), time())
+    else:
+        completion["completed_at"] = now
     # The guarded update is the lock: of two concurrent submissions exactly one wins.
     won = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.completed_at.is_(None))
-        .values(completed_at=now)
+        .where(Invitation.id == invitation.id, Invitation.completed_on.is_(None))
+        .values(**completion)
         .execution_options(synchronize_session=False)
     )
     if won.rowcount != 1:
         raise AlreadyCompleted()
-    invitation.completed_at = now
-    wave = invitation.wave
+    for name, value in completion.items():
+        set_committed_value(invitation, name, value)
     person = invitation.participant
+    group = {
+        "team": person.team,
+        "organisation": person.organisation,
+        "region": person.region,
+        "role": person.role,
+    }
+    kept = questionnaire.relevant_answers(answers)
+    session.execute(delete(DraftAnswer).where(DraftAnswer.invitation_id == invitation.id))
+    session.expire(invitation, ["drafts"])
+    if wave.is_anonymous:
+        release.add_anonymous_response(session, wave, group=group, answers=kept)
+        return
     response = Response(
         id=uuid.uuid4().hex,
         wave_id=wave.id,
         questionnaire_version_id=wave.questionnaire_version_id,
-        participant_id=None if wave.is_anonymous else person.id,
-        team=person.team,
-        organisation=person.organisation,
-        region=person.region,
-        role=person.role,
+        participant_id=person.id,
+        release=release.RELEASED_AT_ONCE,
+        **group,
     )
     session.add(response)
-    kept = questionnaire.relevant_answers(answers)
     session.add_all(
         Answer(response=response, answer_id=key, value=value) for key, value in kept.items()
     )
-    session.execute(delete(DraftAnswer).where(DraftAnswer.invitation_id == invitation.id))
-    session.expire(invitation, ["drafts"])
     session.flush()
-    return response

@@ -32,9 +32,18 @@ class Response(Base):
     Identified waves keep the participant. Anonymous waves keep only team,
     organisation, region and role: the key is random, there is no timestamp
     (the wave dates it), and nothing points back at the invitation.
+
+    An anonymous wave also keeps no order of submission (``respond/release.py``):
+    its held responses are written again, under new random keys and in random order,
+    at each submission, and results read only responses released in steps of the
+    reporting threshold. On SQLite the table has no rowid (``WITHOUT ROWID``): rows
+    are stored in the order of their random key, so neither the file nor a natural
+    ``SELECT`` follows submission. PostgreSQL has no such option; there the rewrite
+    is what keeps its physical order random (the migration reordered older rows).
     """
 
     __tablename__ = "responses"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     #: Random (uuid4 hex), so the key carries no order of submission.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -46,6 +55,10 @@ class Response(Base):
     organisation: Mapped[str] = mapped_column(String(200), default="")
     region: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(200), default="")
+    #: Whether results and exports may read it: NULL while an anonymous wave holds it
+    #: back; 1, 2, … the step it was released in; 0 in an identified wave, whose
+    #: responses are released as they are sent.
+    release: Mapped[int | None]
 
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
@@ -57,6 +70,8 @@ class Answer(Base):
     """One answer of a submitted response; keyed by response and answer id, no sequence."""
 
     __tablename__ = "answers"
+    #: Stored in key order on SQLite, as responses are: no rowid follows submission.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     response_id: Mapped[str] = mapped_column(
         ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True

@@ -29,6 +29,7 @@ from surveyapp.models import (
     Programme,
     Wave,
 )
+from surveyapp.respond import release
 from surveyapp.results import operations as results
 from surveyapp.scoring import disclosure
 from surveyapp.staff import access
@@ -64,6 +65,14 @@ def _release(wave: Wave, for_evaluator: bool):
 def _wave_results(wave_id: int):
     wave = wave_or_404(wave_id)
     return wave, version_questionnaire(wave.questionnaire_version)
+
+
+def _release_note(wave: Wave) -> str:
+    """What an anonymous wave's results hold back and when that changes; "" otherwise."""
+    if not wave.is_anonymous:
+        return ""
+    status = release.release_status(get_session(), wave)
+    return release.release_sentence(status, closed=wave.closes_at <= now())
 
 
 def _has_culture_items(questionnaire) -> bool:
@@ -104,6 +113,7 @@ def results_scales(wave_id: int):
         formats=FORMATS,
         layouts=LAYOUTS,
         has_culture=_has_culture_items(questionnaire),
+        release_note=_release_note(wave),
     )
 
 
@@ -212,6 +222,7 @@ def results_culture(wave_id: int):
         hidden_note=hidden_note,
         chart=chart,
         leaning=leaning,
+        release_note=_release_note(wave),
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         number=results.number,
@@ -310,6 +321,7 @@ def results_items(wave_id: int):
         "results/results_items.html",
         wave=wave,
         sections=sections,
+        release_note=_release_note(wave),
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,

@@ -339,7 +339,7 @@ def _wave_people(session: Session, wave: Wave) -> pd.DataFrame:
         )
         .select_from(Response)
         .outerjoin(Participant, Participant.id == Response.participant_id)
-        .where(Response.wave_id == wave.id)
+        .where(Response.wave_id == wave.id, Response.release.is_not(None))
         .order_by(Response.id)
     ).all()
     people = pd.DataFrame(rows, columns=["response_id", "person", *FIELDS]).set_index("response_id")
@@ -349,7 +349,11 @@ def _wave_people(session: Session, wave: Wave) -> pd.DataFrame:
         given = session.execute(
             select(Answer.response_id, Answer.answer_id, Answer.value)
             .join(Response, Response.id == Answer.response_id)
-            .where(Response.wave_id == wave.id, Answer.answer_id.in_(ids))
+            .where(
+                Response.wave_id == wave.id,
+                Response.release.is_not(None),
+                Answer.answer_id.in_(ids),
+            )
         ).all()
         long = pd.DataFrame(
             [(row[0], row[1], row[2]) for row in given] + [(i, None, None) for i in people.index],

@@ -59,7 +59,10 @@ LoadProgress = Callable[[int, int], None]
 def load_answers(
     session: Session, wave: Wave, *, progress: LoadProgress | None = None
 ) -> pd.DataFrame:
-    """Load every submitted answer of a wave, one row per answer.
+    """Load every released answer of a wave, one row per answer.
+
+    An anonymous wave's responses held back until the next step (``respond/release.py``)
+    are left out, for every reader.
 
     Columns: ``response_id``, ``id_number`` (None in anonymous waves), ``team``,
     ``organisation``, ``region``, ``role``, ``answer_id`` and ``value`` (the stored
@@ -88,10 +91,10 @@ def load_answers(
         )
         .select_from(Response)
         .outerjoin(Participant, Participant.id == Response.participant_id)
-        .where(Response.wave_id == wave.id)
+        .where(Response.wave_id == wave.id, Response.release.is_not(None))
         .order_by(Response.id)
     ).all()
-    in_wave = select(Response.id).where(Response.wave_id == wave.id)
+    in_wave = select(Response.id).where(Response.wave_id == wave.id, Response.release.is_not(None))
     total = 0
     if progress is not None:
         total = session.scalar(

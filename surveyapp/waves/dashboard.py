@@ -105,7 +105,7 @@ def _count_columns():
         func.count(Invitation.id),
         func.count(Invitation.opened_at),
         func.count(Invitation.started_at),
-        func.count(Invitation.completed_at),
+        func.count(Invitation.completed_on),
         func.count(Participant.withdrawn_at),
         func.count(Invitation.opted_out_at),
     )
@@ -148,7 +148,7 @@ def breakdown(
         raise ValueError(f"Cannot break a wave down by {by!r}.")
     column = getattr(Participant, by)
     invited = func.count(Invitation.id)
-    completed = func.count(Invitation.completed_at)
+    completed = func.count(Invitation.completed_on)
     needed = (invited * wave.target_rate + 99) // 100
     order = {
         "name": column,
@@ -233,7 +233,8 @@ def completions_by_day(session: Session, wave: Wave, *, now: datetime, zone: str
     """Completions per local day from the wave's opening to today or its closing: two queries.
 
     Reminder days come from messages actually sent: the days each step's
-    messages went out, by the time they were sent.
+    messages went out, by the time they were sent. An anonymous wave's completions
+    count on the day kept (``completed_on``, a UTC date), as it keeps no time.
     """
     start = to_local(wave.opens_at, zone).date()
     end = to_local(min(now, wave.closes_at), zone).date()
@@ -241,12 +242,13 @@ def completions_by_day(session: Session, wave: Wave, *, now: datetime, zone: str
         return []
     hour = _hour_of(session, Invitation.completed_at)
     per_day: dict[date, int] = {}
-    for bucket, n in session.execute(
-        select(hour, func.count(Invitation.id))
-        .where(Invitation.wave_id == wave.id, Invitation.completed_at.is_not(None))
-        .group_by(hour)
+    for bucket, on, n in session.execute(
+        select(hour, Invitation.completed_on, func.count(Invitation.id))
+        .where(Invitation.wave_id == wave.id, Invitation.completed_on.is_not(None))
+        .group_by(hour, Invitation.completed_on)
     ):
-        day = max(_local_day(bucket, zone), start)
+        # An anonymous wave keeps only the day (in UTC), not the time it could be moved by.
+        day = max(_local_day(bucket, zone) if bucket is not None else on, start)
         per_day[day] = per_day.get(day, 0) + n
     sent_hour = _hour_of(session, Message.sent_at)
     reminders: dict[date, list[str]] = {}
@@ -353,7 +355,7 @@ def _non_respondents_query(wave: Wave):
         .outerjoin(last_sent, last_sent.c.invitation_id == Invitation.id)
         .where(
             Invitation.wave_id == wave.id,
-            Invitation.completed_at.is_(None),
+            Invitation.completed_on.is_(None),
             Participant.withdrawn_at.is_(None),
         )
     )
@@ -490,7 +492,7 @@ def programme_overview(session: Session, programme: Programme) -> ProgrammeOverv
     }
     first = waves[0]
     earlier = select(Invitation.participant_id).where(
-        Invitation.wave_id == first.id, Invitation.completed_at.is_not(None)
+        Invitation.wave_id == first.id, Invitation.completed_on.is_not(None)
     )
     retained = dict(
         session.execute(
@@ -498,7 +500,7 @@ def programme_overview(session: Session, programme: Programme) -> ProgrammeOverv
             .join(Wave, Invitation.wave_id == Wave.id)
             .where(
                 Wave.programme_id == programme.id,
-                Invitation.completed_at.is_not(None),
+                Invitation.completed_on.is_not(None),
                 Invitation.participant_id.in_(earlier),
             )
             .group_by(Invitation.wave_id)

@@ -1,10 +1,10 @@
 """Waves of a programme and the invitations (personal links) of each."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from surveyapp.db import Base
 from surveyapp.people.models import Participant, Programme
@@ -54,7 +54,10 @@ class Invitation(Base):
     """One person's place in one wave, reached through a personal link."""
 
     __tablename__ = "invitations"
-    __table_args__ = (UniqueConstraint("wave_id", "participant_id"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "participant_id"),
+        CheckConstraint("completed_at IS NULL OR completed_on IS NOT NULL", name="completion_day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
@@ -63,7 +66,12 @@ class Invitation(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     opened_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
+    #: When the person sent their answers; identified waves only. An anonymous wave keeps
+    #: no time of day (``completed_on`` only), so no time links the invitation to a response.
     completed_at: Mapped[datetime | None]
+    #: The day (UTC, as every stored time) the person sent their answers, in every wave:
+    #: what "completed" means, and all that an anonymous wave keeps of when.
+    completed_on: Mapped[date | None]
     #: Pages done of pages shown, kept for reminders ("you have done 3 of 5 pages").
     pages_done: Mapped[int] = mapped_column(default=0)
     pages_total: Mapped[int] = mapped_column(default=0)
@@ -78,4 +86,10 @@ class Invitation(Base):
 
     @property
     def is_completed(self) -> bool:
-        return self.completed_at is not None
+        return self.completed_on is not None
+
+    @validates("completed_at")
+    def _completed_that_day(self, _key: str, value: datetime | None) -> datetime | None:
+        """A completion time carries its day with it (and clearing it clears the day)."""
+        self.completed_on = value.date() if value is not None else None
+        return value

@@ -143,7 +143,7 @@ def wave_counts(session: Session, wave: Wave) -> WaveCounts:
             func.count(Invitation.id),
             func.count(Invitation.opened_at),
             func.count(Invitation.started_at),
-            func.count(Invitation.completed_at),
+            func.count(Invitation.completed_on),
             func.count(Participant.withdrawn_at),
         )
         .join(Participant, Invitation.participant_id == Participant.id)

@@ -27,6 +27,7 @@ from surveyapp.models import (
 )
 from surveyapp.people import roster
 from surveyapp.questionnaires import catalogue
+from surveyapp.respond import release
 from surveyapp.staff import access
 from surveyapp.timezones import to_local, to_utc
 from surveyapp.waves import chart, dashboard, small_counts
@@ -243,6 +244,10 @@ def wave_dashboard(wave_id: int):
     drawn = shown_days and chart.completions_chart(
         shown_days, invited=counts.invited, target=counts.target, target_rate=wave.target_rate
     )
+    held_note = ""
+    if wave.is_anonymous:
+        status = release.release_status(db, wave)
+        held_note = release.release_sentence(status, closed=wave.closes_at <= now())
     return render_page_or_fragment(
         "waves/wave_dashboard.html",
         "waves/_wave_counts.html",
@@ -255,6 +260,7 @@ def wave_dashboard(wave_id: int):
         has_days=bool(days),
         days=shown_days,
         chart=drawn,
+        held_note=held_note,
     )
 
 

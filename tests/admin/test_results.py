@@ -49,7 +49,8 @@ def _scale_wave(session):
 
 def _culture_wave(session):
     programme = make_programme(session)
-    cohort(session, {"North": 8, "South": 6, "Harbour": 3}, programme)
+    # Twenty in all: an anonymous wave is released in steps of the threshold (5).
+    cohort(session, {"North": 11, "South": 6, "Harbour": 3}, programme)
     wave = wave_of(session, programme, key="leadership_culture", privacy="anonymous")
     questionnaire = questionnaire_of(wave.questionnaire_version)
     rng = random.Random(5)

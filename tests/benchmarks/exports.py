@@ -216,6 +216,7 @@ def populate(make_session, participants: int, items: int, waves: int, seed: int 
                     "opened_at": opens,
                     "started_at": opens,
                     "completed_at": opens + timedelta(days=1),
+                    "completed_on": (opens + timedelta(days=1)).date(),
                     "pages_done": 1,
                     "pages_total": 1,
                 }
@@ -234,6 +235,7 @@ def populate(make_session, participants: int, items: int, waves: int, seed: int 
                     "organisation": person.organisation,
                     "region": person.region,
                     "role": person.role,
+                    "release": 0,  # identified: released as sent
                 }
                 for response_id, person in zip(response_ids, people, strict=True)
             )

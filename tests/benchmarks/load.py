@@ -564,7 +564,7 @@ def check_answers(session: Session, setup: Setup, people: list[Person]) -> list[
     completed = session.scalar(
         select(func.count())
         .select_from(Invitation)
-        .where(Invitation.wave_id == wave_id, Invitation.completed_at.is_not(None))
+        .where(Invitation.wave_id == wave_id, Invitation.completed_on.is_not(None))
     )
     total_responses = sum(len(r) for r in responses.values())
     in_progress = [p for p in people if p.acknowledged and not p.submitted]

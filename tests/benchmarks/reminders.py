@@ -179,7 +179,11 @@ def time_dashboard(kind: str, people: int) -> None:
                     session.execute(
                         Invitation.__table__.update()
                         .where(Invitation.id.in_(chunk))
-                        .values(completed_at=NOW + timedelta(days=day), opened_at=NOW)
+                        .values(
+                            completed_at=NOW + timedelta(days=day),
+                            completed_on=(NOW + timedelta(days=day)).date(),
+                            opened_at=NOW,
+                        )
                     )
                 session.commit()
             statements = []

@@ -96,6 +96,7 @@ def _complete(live_server, wave_id: int, id_number: str) -> int:
             questionnaire_version_id=invitation.wave.questionnaire_version_id,
             participant_id=invitation.participant_id,
             team="North",
+            release=0,  # identified: released as sent
         )
         response.answers.append(Answer(answer_id=first_item, value=4))
         session.add(response)

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.browser
 def test_an_evaluator_reads_a_team_profile_and_downloads_the_sav(browser, live_server, tmp_path):
     with live_server.sessionmaker() as session:
         programme = make_programme(session)
-        cohort(session, {"North": 7, "South": 6, "Harbour": 3}, programme)
+        # Fifteen: an anonymous wave is released in steps of the threshold (5).
+        cohort(session, {"North": 7, "South": 5, "Harbour": 3}, programme)
         wave = wave_of(session, programme, key="leadership_culture", privacy="anonymous")
         questionnaire = questionnaire_of(wave.questionnaire_version)
         rng = random.Random(7)
@@ -52,7 +53,7 @@ def test_an_evaluator_reads_a_team_profile_and_downloads_the_sav(browser, live_s
 
     frame, meta = pyreadstat.read_sav(str(target))
     assert target.suffix == ".sav"
-    assert len(frame) == 16
+    assert len(frame) == 15
     assert "id_number" not in frame.columns  # an anonymous wave carries no ID
     assert "Harbour" not in set(frame["team"])  # a team of 3 is pooled for evaluators
     assert meta.column_names_to_labels["culture_01"]
@@ -66,7 +67,8 @@ def test_a_large_export_shows_its_progress_then_the_file_and_a_chart_downloads_a
     monkeypatch.setattr(jobs, "BACKGROUND_ANSWERS", 10)  # the live server runs in this process
     with live_server.sessionmaker() as session:
         programme = make_programme(session)
-        cohort(session, {"North": 7, "South": 6}, programme)
+        # Fifteen: an anonymous wave is released in steps of the threshold (5).
+        cohort(session, {"North": 9, "South": 6}, programme)
         wave = wave_of(session, programme, key="leadership_culture", privacy="anonymous")
         questionnaire = questionnaire_of(wave.questionnaire_version)
         rng = random.Random(8)
@@ -99,4 +101,4 @@ def test_a_large_export_shows_its_progress_then_the_file_and_a_chart_downloads_a
     target = tmp_path / exported.value.suggested_filename
     exported.value.save_as(target)
     assert target.suffix == ".csv"
-    assert len(target.read_text(encoding="utf-8-sig").splitlines()) == 1 + 13
+    assert len(target.read_text(encoding="utf-8-sig").splitlines()) == 1 + 15

@@ -204,7 +204,8 @@ def test_items_not_asked_are_empty_not_zero(session):
 
 
 def test_anonymous_wave_has_no_id_and_rows_in_random_order(session):
-    _programme, people, wave = _scoring_wave(session, {"North": 12}, privacy="anonymous")
+    # Fifteen: an anonymous wave is released in steps of the threshold (5).
+    _programme, people, wave = _scoring_wave(session, {"North": 15}, privacy="anonymous")
     order = {person.id: number for number, person in enumerate(people, start=1)}
     # Submitted in this order; months records the order of submission.
     submit_all(session, wave, lambda person: {"months": order[person.id]})
@@ -213,9 +214,9 @@ def test_anonymous_wave_has_no_id_and_rows_in_random_order(session):
     second = wide_table(session, wave, for_evaluator=False)
 
     assert "id_number" not in first.columns
-    assert first["respondent"].tolist() == list(range(1, 13))
+    assert first["respondent"].tolist() == list(range(1, 16))
     months = first["months"].tolist()
-    assert sorted(months) == list(range(1, 13))
+    assert sorted(months) == list(range(1, 16))
     assert months != sorted(months) and months != sorted(months, reverse=True)
     # The order is random but the same in every export of the wave.
     assert second["months"].tolist() == months

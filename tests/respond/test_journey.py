@@ -221,7 +221,9 @@ def test_anonymous_answers_keep_only_the_team_and_nothing_that_points_back(clien
     assert response.participant_id is None
     assert (response.team, response.role) == ("South", "Peer supporter")
     assert len(response.id) == 32 and response.id != str(invitation.id)
-    assert invitation.completed_at == NOW
+    # The invitation keeps that the person finished, and the day, but no time.
+    assert (invitation.completed_at, invitation.completed_on) == (None, NOW.date())
+    assert invitation.is_completed
     assert _count(session, DraftAnswer) == 0
     columns = set(Response.__table__.columns.keys())
     assert not columns & {"invitation_id", "submitted_at", "created_at", "token"}
