@@ -134,7 +134,7 @@ def test_the_programme_list_shows_only_a_members_programmes(client, auth, two_pr
 
 def test_an_evaluator_sees_results_but_never_names_or_emails(client, auth, session):
     programme = make_programme(session, name="Kent")
-    person = make_participant(session, programme, name="Siân Jones", email="sian@example.org")
+    make_participant(session, programme, name="Siân Jones", email="sian@example.org")
     wave = make_wave(session, programme, key="session_evaluation")
     token = wave.invitations[0].token
     session.commit()
@@ -146,12 +146,13 @@ def test_an_evaluator_sees_results_but_never_names_or_emails(client, auth, sessi
         client.get(f"/admin/programmes/{programme.id}"),
         client.get(f"/admin/waves/{wave.id}/dashboard"),
         client.get(f"/admin/waves/{wave.id}/results"),
-        client.get(f"/admin/waves/{wave.id}/export?format=csv&layout=wide"),
+        # One response is under the threshold: the export says so instead of writing.
+        client.get(f"/admin/waves/{wave.id}/export?format=csv&layout=wide", follow_redirects=True),
     ]
     assert [page.status_code for page in pages] == [200, 200, 200, 200]
+    assert "fewer than the reporting threshold" in pages[3].text
     for page in pages:
         assert "Siân" not in page.text and "sian@example.org" not in page.text
-    assert person.id_number in pages[3].get_data(as_text=True)
 
 
 def test_the_readme_prints_the_permissions_table():

@@ -201,7 +201,7 @@ def test_exports_write_uses_the_programmes_threshold_unless_a_higher_one_is_give
 
     by_default = runner.invoke(args=["exports", "write", str(wave.id), "--out", str(default)])
     raised = runner.invoke(
-        args=["exports", "write", str(wave.id), "--threshold", "13", "--out", str(higher)]
+        args=["exports", "write", str(wave.id), "--threshold", "12", "--out", str(higher)]
     )
 
     assert by_default.exit_code == 0, by_default.output
@@ -209,7 +209,7 @@ def test_exports_write_uses_the_programmes_threshold_unless_a_higher_one_is_give
     # Teams of 6 are under the programme's 8: neither is named in the file.
     assert set(pd.read_csv(default)["team"]) == {"Other (small groups)"}
     assert raised.exit_code == 0, raised.output
-    assert "suppressed below 13" in raised.stdout
+    assert "suppressed below 12" in raised.stdout
 
 
 def test_exports_write_refuses_a_threshold_below_the_programmes(runner, session, tmp_path):
