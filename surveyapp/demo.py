@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveyapp.models import Invitation, Message, Programme, Wave
-from surveyapp.people import roster
+from surveyapp.people import cohort_file, roster
 from surveyapp.questionnaires import Questionnaire, catalogue
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.reminders import sending
@@ -193,7 +193,7 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
         session.add(programme)
         session.flush()
         roster.import_cohort(
-            session, programme, roster.parse_cohort_csv(demo_cohort_csv()), now=now
+            session, programme, cohort_file.parse_cohort_csv(demo_cohort_csv()), now=now
         )
     versions = catalogue.latest_versions(session)
     # (label, questionnaire, privacy, opened days ago, how many answer, how much they grew,

@@ -10,7 +10,6 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    Email,
     Length,
     NumberRange,
     Optional,
@@ -19,7 +18,7 @@ from wtforms.validators import (
 
 from surveyapp.timezones import to_local
 from surveyapp.web.context import now as context_now
-from surveyapp.web.forms import Required, StaffForm
+from surveyapp.web.forms import EmailAddress, Required, StaffForm
 
 
 class DayField(DateField):
@@ -104,7 +103,7 @@ class ParticipantForm(StaffForm):
         "Email address",
         validators=[
             Required("Enter the email address"),
-            Email("Enter an email address in the correct format, like name@example.org"),
+            EmailAddress(),
             Length(max=320),
         ],
     )

@@ -22,7 +22,7 @@ from surveyapp.models import (
     Programme,
     Wave,
 )
-from surveyapp.people import roster
+from surveyapp.people import cohort_file, roster
 from surveyapp.people.forms import (
     CohortConfirmForm,
     CohortUploadForm,
@@ -165,7 +165,7 @@ def cohort_upload(programme_id: int):
     parsed = content = None
     if form.validate_on_submit():
         data = form.file.data.read()
-        parsed = roster.parse_cohort_csv(data)
+        parsed = cohort_file.parse_cohort_csv(data)
         content = base64.b64encode(data).decode("ascii")
     status = 422 if form.errors or (parsed and not parsed.is_importable) else 200
     return render_template(
@@ -189,7 +189,7 @@ def cohort_import(programme_id: int):
         data = base64.b64decode(form.content.data, validate=True)
     except ValueError:
         abort(400)
-    parsed = roster.parse_cohort_csv(data)
+    parsed = cohort_file.parse_cohort_csv(data)
     if not parsed.is_importable:
         flash("Nothing was imported: the file has problems. Upload it again to see them.", "error")
         return redirect(url_for(".cohort_upload", programme_id=programme.id), code=303)

@@ -8,12 +8,11 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
-    Email,
     Length,
     Optional,
 )
 
-from surveyapp.web.forms import Required, StaffForm
+from surveyapp.web.forms import EmailAddress, Required, StaffForm
 
 ROLE_CHOICES = [
     SelectChoice("programme_manager", "Programme manager"),
@@ -46,7 +45,7 @@ class NewUserForm(UserForm):
         "Email address",
         validators=[
             Required("Enter the email address"),
-            Email("Enter an email address in the correct format, like name@example.org"),
+            EmailAddress(),
             Length(max=320),
         ],
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from surveyapp.audit import operations as audit
 from surveyapp.errors import SurveyError
 from surveyapp.models import ROLES, User
+from surveyapp.text import is_email
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
@@ -46,8 +47,8 @@ def create_user(session: Session, *, email: str, password: str, role: str, now: 
     email = normalise_email(email)
     if role not in ROLES:
         raise AccountProblem(f"The role must be one of: {', '.join(ROLES)}; not “{role}”.")
-    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise AccountProblem(f"“{email}” is not an email address.")
+    if not is_email(email):
+        raise AccountProblem(f"“{email}” is not an email address in the correct format.")
     check_password_rules(password)
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise AccountProblem(f"There is already an account for {email}.")

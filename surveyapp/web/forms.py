@@ -1,12 +1,13 @@
 """Forms and fields shared by every area: the CSRF-only action form, the staff form that
-refuses hidden characters, a required check that counts spaces as empty, and checkboxes."""
+refuses hidden characters, a required check that counts spaces as empty, the email address
+check, and checkboxes."""
 
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, StopValidation
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from surveyapp.text import hidden_character
+from surveyapp.text import hidden_character, is_email
 
 
 class ActionForm(FlaskForm):
@@ -33,6 +34,21 @@ class Required(InputRequired):
         if isinstance(field.raw_data[0], str) and not field.raw_data[0].strip():
             field.errors[:] = []
             raise StopValidation(self.message or "This field is required")
+
+
+class EmailAddress:
+    """An email address in the correct format, by the one check every form and file uses
+    (``text.is_email``: the email-validator library, syntax only). Spaces around it are
+    ignored, as the views trim them."""
+
+    def __init__(
+        self, message: str = "Enter an email address in the correct format, like name@example.org"
+    ):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not is_email((field.data or "").strip()):
+            raise ValidationError(self.message)
 
 
 class StaffForm(FlaskForm):

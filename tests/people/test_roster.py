@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from surveyapp.models import Participant, Programme
+from surveyapp.people.cohort_file import parse_cohort_csv
 from surveyapp.people.roster import (
     ImportSummary,
     filter_values,
     import_cohort,
-    parse_cohort_csv,
     search_participants,
     withdraw,
 )
