@@ -41,6 +41,15 @@ HEADING_ALIASES = {
     "region": (),
     "role": ("job role",),
 }
+#: Headings of a name given in two columns, joined (first, then last) into the name. A file
+#: with a full-name column as well keeps these as further columns.
+NAME_PART_ALIASES = {
+    "first_name": (
+        "first name", "first names", "given name", "given names", "forename", "forenames",
+    ),
+    "last_name": ("last name", "surname", "family name", "last names"),
+}  # fmt: skip
+NAME_PARTS = tuple(NAME_PART_ALIASES)
 
 _LABELS = {
     "id_number": "ID number",
@@ -50,6 +59,8 @@ _LABELS = {
     "organisation": "organisation",
     "region": "region",
     "role": "role",
+    "first_name": "first name",
+    "last_name": "last name",
 }
 # Taken from the table, so a longer column in a migration needs no change here.
 _MAX_LENGTHS = {name: Participant.__table__.c[name].type.length for name in STANDARD_FIELDS}
@@ -105,6 +116,8 @@ class ParsedCohort:
     #: ",", ";" or "tab".
     delimiter: str
     attribute_columns: list[str]
+    #: How each named column was read, in the file's order: (column letter, heading, what).
+    column_readings: list[tuple[str, str, str]] = field(default_factory=list)
     #: The standard columns the file has. An import changes only these (and the attributes
     #: it has), so a file without a "region" column leaves everyone's region alone.
     standard_columns: list[str] = field(default_factory=lambda: list(STANDARD_FIELDS))
@@ -246,7 +259,7 @@ def _heading_key(heading: str) -> str:
 
 _FIELD_FOR_HEADING = {
     _heading_key(text): name
-    for name, aliases in HEADING_ALIASES.items()
+    for name, aliases in (HEADING_ALIASES | NAME_PART_ALIASES).items()
     for text in (name, *aliases)
 }
 
@@ -303,6 +316,7 @@ def _parse_records(records: list[_Record], *, encoding: str, delimiter: str) -> 
         else:
             attributes.setdefault(heading, index)
 
+    fields, attributes, name_problem = _place_name_parts(headings, fields, attributes)
     if not fields and any(is_email(heading) for heading in headings):
         return unimportable(
             f"The first row (line {heading_line}) looks like a participant, not headings. "
@@ -312,11 +326,16 @@ def _parse_records(records: list[_Record], *, encoding: str, delimiter: str) -> 
         _duplicate_heading(headings, indexes) for indexes in seen.values() if len(indexes) > 1
     ]
     found = ", ".join(f"“{heading}”" for heading in headings if heading)
+    if name_problem:
+        file_problems.append(f"{name_problem} The headings found are: {found}.")
     for name in REQUIRED_FIELDS:
-        if name not in fields:
+        if name not in fields and not (
+            name == "name" and (name_problem or NAME_PARTS[0] in fields)
+        ):
             also = _quoted_list(list(HEADING_ALIASES[name]))
+            split = ", or split into “first name” and “last name”" if name == "name" else ""
             file_problems.append(
-                f"There is no “{name}” column (it may also be headed {also}). "
+                f"There is no “{name}” column (it may also be headed {also}{split}). "
                 f"The headings found are: {found}."
             )
     if file_problems:
@@ -354,8 +373,69 @@ def _parse_records(records: list[_Record], *, encoding: str, delimiter: str) -> 
         encoding=encoding,
         delimiter=delimiter,
         attribute_columns=list(attributes),
-        standard_columns=[name for name in STANDARD_FIELDS if name in fields],
+        column_readings=_column_readings(headings, fields, attributes),
+        standard_columns=[
+            name
+            for name in STANDARD_FIELDS
+            if name in fields or (name == "name" and NAME_PARTS[0] in fields)
+        ],
     )
+
+
+def _place_name_parts(
+    headings: list[str], fields: dict[str, int], attributes: dict[str, int]
+) -> tuple[dict[str, int], dict[str, int], str]:
+    """Decide what first-name and last-name columns are: the name, when the file has no
+    full-name column, or further columns when it has one.
+
+    :return: the fields, the further columns (in the file's order) and a problem ("" if none).
+    """
+    parts = [part for part in NAME_PARTS if part in fields]
+    if not parts:
+        return fields, attributes, ""
+    if "name" in fields:
+        attributes = attributes | {headings[fields[part]]: fields[part] for part in parts}
+        fields = {key: index for key, index in fields.items() if key not in parts}
+        return fields, dict(sorted(attributes.items(), key=lambda item: item[1])), ""
+    if len(parts) == 1:
+        (given,) = parts
+        missing = NAME_PARTS[1] if given == NAME_PARTS[0] else NAME_PARTS[0]
+        return (
+            fields,
+            attributes,
+            (
+                f"There is a “{headings[fields[given]]}” column but no {_LABELS[missing]} column "
+                f"(it may be headed {_quoted_list(list(NAME_PART_ALIASES[missing]))}). Add it, or "
+                "a “name” column with each person's full name."
+            ),
+        )
+    return fields, attributes, ""
+
+
+_READ_AS = {
+    "id_number": "ID number",
+    "name": "name",
+    "first_name": "first name, joined with the last name into the name",
+    "last_name": "last name, joined after the first name into the name",
+    "email": "email address",
+    "team": "team",
+    "organisation": "organisation",
+    "region": "region",
+    "role": "role",
+}
+
+
+def _column_readings(
+    headings: list[str], fields: dict[str, int], attributes: dict[str, int]
+) -> list[tuple[str, str, str]]:
+    """Say what each named column was read as, for the preview: letter, heading, what."""
+    what = {index: _READ_AS[name] for name, index in fields.items()}
+    what |= {index: "a further column, kept with each person" for index in attributes.values()}
+    return [
+        (_column_letter(index), headings[index], what.get(index, "not read: the same column again"))
+        for index, heading in enumerate(headings)
+        if heading
+    ]
 
 
 def _duplicate_heading(headings: list[str], indexes: list[int]) -> str:
@@ -393,6 +473,8 @@ def _read_row(
         if cell(index)
     )
     given = {name: cell(fields[name]) if name in fields else "" for name in STANDARD_FIELDS}
+    if "name" not in fields and NAME_PARTS[0] in fields:
+        given["name"] = " ".join(cell(fields[part]) for part in NAME_PARTS)
     given["name"] = " ".join(given["name"].split())
     if not given["id_number"]:
         problems.append("The ID number is missing.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +61,49 @@ def erasure_marker(key: bytes, programme_id: int, id_number: str) -> str:
 ERASED_PREFIX = "erased-"
 
 
+@dataclass(frozen=True)
+class RowOutcome:
+    """What importing one good row of a file does to the programme, for the preview."""
+
+    line: int
+    id_number: str
+    #: "add", "update", "unchanged" or "erased" (left out: they asked to be erased).
+    outcome: str
+    #: The standard columns an update changes ("email", "team"), in the usual order.
+    fields: tuple[str, ...] = ()
+    #: The further columns it changes, by their heading.
+    further: tuple[str, ...] = ()
+    #: Their contact details were removed: a file does not bring them back.
+    contact_removed: bool = False
+
+    @property
+    def sentence(self) -> str:
+        """``Updates A012: email changed``: what the preview says of the row."""
+        kept = "; their name and email stay removed" if self.contact_removed else ""
+        if self.outcome == "add":
+            return f"Adds {self.id_number}"
+        if self.outcome == "erased":
+            return f"Leaves out {self.id_number}: they asked for their data to be erased"
+        if self.outcome == "update":
+            changes = [*self.fields, *(f"“{heading}”" for heading in self.further)]
+            return f"Updates {self.id_number}: {_and_list(changes)} changed{kept}"
+        return f"No change to {self.id_number}{kept}"
+
+
+def plan_import(
+    session: Session,
+    programme: Programme,
+    parsed: ParsedCohort,
+    *,
+    erasure_key: bytes = b"",
+) -> list[RowOutcome]:
+    """Say, row by row, what importing ``parsed`` would do; nothing is changed.
+
+    ``import_cohort`` does exactly this, so the preview and the import always agree.
+    """
+    return _plan(_people_by_id(session, programme), programme, parsed, erasure_key)
+
+
 def import_cohort(
     session: Session,
     programme: Programme,
@@ -75,52 +119,88 @@ def import_cohort(
     A person erased at their request is not added again; a person whose contact details
     were removed (erasure or the retention date) does not get them back from a file.
     """
-    existing = {
+    existing = _people_by_id(session, programme)
+    outcomes = _plan(existing, programme, parsed, erasure_key)
+    for row, outcome in zip(parsed.rows, outcomes, strict=True):
+        if outcome.outcome == "add":
+            session.add(
+                Participant(
+                    programme=programme,
+                    **{name: getattr(row, name) for name in STANDARD_FIELDS},
+                    attributes=dict(row.attributes),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        elif outcome.outcome == "update":
+            participant = existing[row.id_number]
+            for name in outcome.fields:
+                setattr(participant, name, getattr(row, name))
+            if outcome.further:
+                # A new dict, so SQLAlchemy sees the JSON column change.
+                participant.attributes = {**(participant.attributes or {}), **row.attributes}
+            participant.updated_at = now
+    session.flush()
+    return summarise(outcomes)
+
+
+def summarise(outcomes: list[RowOutcome]) -> ImportSummary:
+    """Count the people a planned import adds, updates, leaves alone and leaves out."""
+    count = Counter(outcome.outcome for outcome in outcomes)
+    return ImportSummary(
+        added=count["add"], updated=count["update"], unchanged=count["unchanged"],
+        erased=count["erased"],
+    )  # fmt: skip
+
+
+def _people_by_id(session: Session, programme: Programme) -> dict[str, Participant]:
+    return {
         participant.id_number: participant
         for participant in session.scalars(
             select(Participant).where(Participant.programme_id == programme.id)
         )
     }
-    columns = [name for name in STANDARD_FIELDS if name in parsed.standard_columns]
-    added = updated = unchanged = erased = 0
+
+
+def _plan(
+    existing: dict[str, Participant],
+    programme: Programme,
+    parsed: ParsedCohort,
+    erasure_key: bytes,
+) -> list[RowOutcome]:
+    columns = [
+        name for name in STANDARD_FIELDS if name in parsed.standard_columns and name != "id_number"
+    ]
+    outcomes = []
     for row in parsed.rows:
         participant = existing.get(row.id_number)
-        if participant is None and erasure_key:
-            if erasure_marker(erasure_key, programme.id, row.id_number) in existing:
-                erased += 1
-                continue
         if participant is None:
-            participant = Participant(
-                programme=programme,
-                **{name: getattr(row, name) for name in STANDARD_FIELDS},
-                attributes=dict(row.attributes),
-                created_at=now,
-                updated_at=now,
+            erased = erasure_key and (
+                erasure_marker(erasure_key, programme.id, row.id_number) in existing
             )
-            session.add(participant)
-            existing[row.id_number] = participant
-            added += 1
+            outcomes.append(RowOutcome(row.line, row.id_number, "erased" if erased else "add"))
             continue
-        changed = False
         removed = participant.contact_removed_at is not None
-        for name in columns:
-            if name == "id_number" or (removed and name in CONTACT_FIELDS):
-                continue
-            if getattr(participant, name) != getattr(row, name):
-                setattr(participant, name, getattr(row, name))
-                changed = True
-        # A new dict, so SQLAlchemy sees the JSON column change.
-        attributes = {**(participant.attributes or {}), **row.attributes}
-        if not removed and attributes != (participant.attributes or {}):
-            participant.attributes = attributes
-            changed = True
-        if changed:
-            participant.updated_at = now
-            updated += 1
-        else:
-            unchanged += 1
-    session.flush()
-    return ImportSummary(added=added, updated=updated, unchanged=unchanged, erased=erased)
+        fields = tuple(
+            name
+            for name in columns
+            if not (removed and name in CONTACT_FIELDS)
+            and getattr(participant, name) != getattr(row, name)
+        )
+        current = {} if removed else (participant.attributes or {})
+        further = tuple(
+            heading
+            for heading, value in row.attributes.items()
+            if not removed and current.get(heading) != value
+        )
+        outcome = "update" if fields or further else "unchanged"
+        outcomes.append(RowOutcome(row.line, row.id_number, outcome, fields, further, removed))
+    return outcomes
+
+
+def _and_list(texts: list[str]) -> str:
+    """``name, team and email``."""
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
 def search_participants(

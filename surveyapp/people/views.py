@@ -163,18 +163,27 @@ def cohort_upload(programme_id: int):
     programme = programme_or_404(programme_id)
     form = CohortUploadForm()
     parsed = content = None
+    outcomes = []
     if form.validate_on_submit():
         data = form.file.data.read()
         parsed = cohort_file.parse_cohort_csv(data)
         content = base64.b64encode(data).decode("ascii")
+        outcomes = roster.plan_import(get_session(), programme, parsed, erasure_key=_erasure_key())
     status = 422 if form.errors or (parsed and not parsed.is_importable) else 200
     return render_template(
         "people/cohort_upload.html",
         programme=programme,
         form=form,
         parsed=parsed,
+        outcome_of={outcome.line: outcome for outcome in outcomes},
+        updates=[outcome for outcome in outcomes if outcome.outcome == "update"],
+        summary=roster.summarise(outcomes) if outcomes else None,
         confirm=CohortConfirmForm(content=content),
     ), status
+
+
+def _erasure_key() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
 
 
 @bp.post("/programmes/<int:programme_id>/cohort/import")
@@ -194,9 +203,7 @@ def cohort_import(programme_id: int):
         flash("Nothing was imported: the file has problems. Upload it again to see them.", "error")
         return redirect(url_for(".cohort_upload", programme_id=programme.id), code=303)
     db = get_session()
-    result = roster.import_cohort(
-        db, programme, parsed, now=now(), erasure_key=current_app.config["SECRET_KEY"].encode()
-    )
+    result = roster.import_cohort(db, programme, parsed, now=now(), erasure_key=_erasure_key())
     invited = sum(waves.invite_audience(db, wave) for wave in programme.waves if _is_running(wave))
     audit_action(
         "cohort.import",

@@ -258,6 +258,36 @@ def test_check_a_cohort_file_then_load_its_good_rows(open_admin, live_server, ja
         ),
     ]
 
+    # A file with the name in two columns: read, said how, and the update shown before saving.
+    split = tmp_path / "split-names.csv"
+    split.write_text(
+        "ID number,Forename,Surname,Email address,Team\n"
+        "A101,Amira,Khan,amira@new.example.org,North\n"
+        "A105,Eve,Stone,eve@example.org,East\n",
+        encoding="utf-8",
+    )
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/cohort")
+    page.set_input_files("#file", str(split))
+    page.click("button:has-text('Check the file')")
+    readings = page.locator("#column-readings tbody tr")
+    expect(readings.nth(2)).to_have_text(
+        re.compile(r"C\s*Surname\s*last name, joined after the first name into the name")
+    )
+    expect(page.locator("#import-outcome")).to_have_text(
+        "Loading it adds 1 person, updates 1 and leaves 0 unchanged."
+    )
+    expect(page.locator("#updates tbody tr")).to_have_text(
+        [re.compile(r"2\s*Updates A101: email changed")]
+    )
+    assert participant_rows(live_server)[0][2] == "amira.khan@example.org"  # not yet saved
+    page.click("button:has-text('Load 2 participants')")
+    expect(page.locator(BANNER)).to_contain_text(
+        "Cohort imported: 1 added, 1 updated, 0 unchanged."
+    )
+    rows = {row[0]: row for row in participant_rows(live_server)}
+    assert rows["A101"][1:4] == ("Amira Khan", "amira@new.example.org", "North")
+    assert rows["A105"][1:4] == ("Eve Stone", "eve@example.org", "East")
+
 
 # -- one person ---------------------------------------------------------------------------
 
