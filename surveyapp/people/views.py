@@ -22,7 +22,7 @@ from surveyapp.models import (
     Programme,
     Wave,
 )
-from surveyapp.people import cohort_file, roster
+from surveyapp.people import cohort_file, links, roster
 from surveyapp.people.forms import (
     CohortConfirmForm,
     CohortUploadForm,
@@ -35,6 +35,7 @@ from surveyapp.waves import dashboard, small_counts
 from surveyapp.waves import operations as waves
 from surveyapp.web.context import (
     audit_action,
+    csv_download,
     now,
 )
 from surveyapp.web.forms import ActionForm
@@ -44,6 +45,7 @@ from surveyapp.web.permissions import (
     participant_or_404,
     programme_or_404,
     requires,
+    wave_or_404,
 )
 
 bp = Blueprint("people", __name__, url_prefix="/admin", template_folder="templates")
@@ -327,3 +329,41 @@ def participant_withdraw(programme_id: int, participant_id: int):
     get_session().commit()
     flash(f"{participant.name} is withdrawn. Their links no longer work; their answers are kept.")
     return redirect(url_for(".participant_list", programme_id=programme_id), code=303)
+
+
+def _wave_of(programme_id: int, wave_id: int) -> Wave:
+    programme = programme_or_404(programme_id)
+    wave = wave_or_404(wave_id)
+    if wave.programme_id != programme.id:
+        abort(404)
+    return wave
+
+
+def _link_list(wave: Wave) -> links.LinkList:
+    return links.personal_links(get_session(), wave, base_url=current_app.config["BASE_URL"])
+
+
+@bp.get("/programmes/<int:programme_id>/waves/<int:wave_id>/links")
+@requires("download_links")
+def personal_links(programme_id: int, wave_id: int):
+    """Explain the download of a wave's personal links for the programme's own email."""
+    wave = _wave_of(programme_id, wave_id)
+    return render_template("people/personal_links.html", wave=wave, found=_link_list(wave))
+
+
+@bp.get("/programmes/<int:programme_id>/waves/<int:wave_id>/links.csv")
+@requires("download_links")
+def personal_links_csv(programme_id: int, wave_id: int):
+    """Download each person's ID number, name, email and personal link; written to the audit log."""
+    wave = _wave_of(programme_id, wave_id)
+    found = _link_list(wave)
+    audit_action(
+        "export.download",
+        f"Personal links of “{wave.label}” downloaded for the programme's own email: "
+        f"{len(found.rows)} people (names, emails and links)",
+        programme_id=wave.programme_id,
+        kind="wave",
+        number=wave.id,
+    )
+    get_session().commit()
+    return csv_download(links.links_csv(found), f"personal-links-wave-{wave.id}.csv")

@@ -58,6 +58,11 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         "see every group's invited and completed counts",
         frozenset({"admin", "programme_manager"}),
     ),
+    "download_links": (
+        "Download a wave's personal links with names and emails, to send them from the "
+        "organisation's own email",
+        frozenset({"admin", "programme_manager"}),
+    ),
     "protect_data": (
         "Give a participant their data (subject access) and erase it",
         frozenset({"admin", "programme_manager"}),

@@ -6,6 +6,7 @@ JavaScript on and again with it off, where the same forms must work as plain HTM
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -480,3 +481,48 @@ def _three_people(live_server) -> int:
             )
         session.commit()
         return programme.id
+
+
+# -- personal links for the programme's own email -----------------------------------------
+
+
+def test_download_a_waves_personal_links_from_the_waves_page(open_admin, live_server):
+    from surveyapp.models import AuditEvent
+    from tests.factories import make_wave
+
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session, name="Own mail programme")
+        make_participant(session, programme, id_number="E501", name="Eve Stone")
+        make_participant(session, programme, id_number="E502", name="Withdrawn Person")
+        wave = make_wave(session, programme, label="Baseline")
+        tokens = {i.participant.id_number: i.token for i in wave.invitations}
+        wave.invitations[1].participant.withdrawn_at = NOW
+        wave_id = wave.id
+        session.commit()
+    page = open_admin(True)
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}")
+    page.click("#own-email-links")
+    expect(page.locator("h1")).to_have_text("Personal links for your own email")
+    expect(page.locator("#links-included")).to_have_text("The file lists 1 person.")
+    expect(page.locator("#links-left-out")).to_contain_text("In this wave that is 1 withdrawn")
+
+    with page.expect_download() as download:
+        page.click("#download-links")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines() == [
+        "ID number,Name,Email,Personal link,Status",
+        f"E501,Eve Stone,{make_participant_email(live_server, 'E501')},"
+        f"http://127.0.0.1:5000/r/{tokens['E501']},Not started",
+    ]
+    with live_server.sessionmaker() as session:
+        entry = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (entry.action, entry.actor, entry.object_id) == (
+            "export.download",
+            "admin@example.org",
+            str(wave_id),
+        )
+
+
+def make_participant_email(live_server, id_number: str) -> str:
+    with live_server.sessionmaker() as session:
+        return session.scalar(select(Participant.email).where(Participant.id_number == id_number))
