@@ -7,7 +7,9 @@ Everything here wraps the whole app, so views stay unaware of it:
   be framed, sniffed or cached;
 - one line per request goes to the ``surveyapp.requests`` logger, naming the
   URL *rule* (``/r/<token>``) rather than the path, so personal links and query
-  strings never reach a log;
+  strings never reach a log; and the lines other loggers write about requests
+  (the development server's, gunicorn's access and error logs, Flask's error log)
+  show ``/r/<token>`` in place of every personal link's token;
 - sign-in and personal links are rate-limited against guessing, counting only
   the attempts that fail.
 """
@@ -15,6 +17,7 @@ Everything here wraps the whole app, so views stay unaware of it:
 import hashlib
 import logging
 import math
+import re
 import time
 from urllib.parse import unquote_to_bytes
 
@@ -26,6 +29,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 request_log = logging.getLogger("surveyapp.requests")
+#: Loggers that write addresses as requested: werkzeug's development server (its request
+#: lines), gunicorn's access and error logs, and Flask's own (``Exception on /r/...``).
+ADDRESS_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "surveyapp")
+#: The token of a personal link in an address (``/r/<token>``, ``/r/<token>/no-reminders``);
+#: the participant's own pages under ``/r/`` carry none.
+_TOKEN_IN_ADDRESS = re.compile(
+    r"(?<=/r/)(?!(?:page|check-answers|submit|complete)(?![^/?#\s\"'\]]))[^/?#\s\"'\]]+"
+)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -58,6 +69,10 @@ def init_app(app: Flask) -> None:
     app.after_request(_log_request)
     if request_log.level == logging.NOTSET:
         request_log.setLevel(logging.INFO)
+    for name in ADDRESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, HideTokens) for existing in logger.filters):
+            logger.addFilter(HideTokens())
     app.logger  # noqa: B018 - creating Flask's logger gives "surveyapp.*" a handler when none is set
 
 
@@ -133,6 +148,25 @@ def _log_request(response: Response) -> Response:
     rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
     request_log.info("%s %s %s %.1fms", request.method, rule, response.status_code, elapsed)
     return response
+
+
+def hide_tokens(text: str) -> str:
+    """``GET /r/<token> HTTP/1.1`` for ``GET /r/Zx8...Q HTTP/1.1``: no personal link in a log."""
+    return _TOKEN_IN_ADDRESS.sub("<token>", text)
+
+
+class HideTokens(logging.Filter):
+    """Rewrite a log record so that no personal link's token reaches any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):  # a malformed record: logging reports it
+            return True
+        hidden = hide_tokens(message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
 
 
 # Rate limits -----------------------------------------------------------------------------------
