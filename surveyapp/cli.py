@@ -445,23 +445,40 @@ DEMO_ROLES = {"evaluator@example.org": "evaluator", "viewer@example.org": "viewe
 @click.command("demo")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
+@click.option(
+    "--port", default=5000, show_default=True, help="0 takes a free port; links use the port taken."
+)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo data, then stop.")
 def demo(host: str, port: int, no_serve: bool) -> None:
-    """Prepare the database with demo data and start the app on this computer."""
-    from alembic import command
+    """Prepare the database with demo data and start the app on this computer.
 
-    from surveyapp.demo import build_demo
+    Links in the demo's emails and the links it prints point at the address it serves
+    (SURVEYAPP_BASE_URL is set to it while the demo runs).
+    """
+    from alembic import command
+    from werkzeug.serving import make_server
+
+    from surveyapp.demo import build_demo, served_address
     from surveyapp.questionnaires import load_all
 
     app = current_app._get_current_object()
+    server = None
+    if not no_serve:
+        # Listen first, so that the links are written for the port actually taken.
+        try:
+            server = make_server(host, port, app, threaded=True)
+        except OSError as exc:
+            _fail(f"Cannot serve on {host}:{port} ({exc.strerror}). Choose another --port.")
+        port = server.server_port
+    base = served_address(host, port)
+    app.config["BASE_URL"] = base
     command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
     password = secrets.token_urlsafe(12)
     with _session() as session:
         catalogue.store_versions(
             session, load_all(Path(app.config["QUESTIONNAIRE_DIR"])), now=_now()
         )
-        links = build_demo(session, now=_now())
+        links = build_demo(session, now=_now(), base_url=base)
         programmes = set(session.scalars(select(Programme.id)))
         for email, role in {DEMO_EMAIL: "admin", **DEMO_ROLES}.items():
             user = accounts.find_user(session, email)
@@ -474,7 +491,6 @@ def demo(host: str, port: int, no_serve: bool) -> None:
             if role != "admin":
                 access.set_membership(session, user, programmes)
         session.commit()
-    base = f"http://{host}:{port}"
     click.echo(
         "\nsurveyapp demo is ready.\n"
         f"  Open:      {base}/admin/\n"
@@ -487,9 +503,15 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     )
     for link in links:
         click.echo(f"  {link.wave:<27} {link.name:<24} {base}/r/{link.token}")
+    if not links:
+        click.echo("  (none: every demo person has started or answered; see a wave's page)")
     click.echo("")
-    if not no_serve:
+    if server is not None:
         # app.run() refuses to start inside a flask command; the server under it does not.
-        from werkzeug.serving import run_simple
-
-        run_simple(host, port, app, threaded=True)
+        server.log_startup()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveyapp.models import Invitation, Message, Programme, Wave
+from surveyapp.models import Invitation, Message, Participant, Programme, Wave
 from surveyapp.people import cohort_file, roster
 from surveyapp.questionnaires import Questionnaire, catalogue
 from surveyapp.questionnaires.catalogue import questionnaire_of
@@ -180,8 +180,23 @@ def demo_cohort_csv() -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
-    """Create (or find) the demo programme and its waves; return a few personal links."""
+def served_address(host: str, port: int) -> str:
+    """The address a browser on this computer opens for a server on ``host``:``port``.
+
+    A server on every interface (0.0.0.0 or ::) is reached on loopback; an IPv6 address
+    is written in brackets.
+    """
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def build_demo(session: Session, *, now: datetime, base_url: str) -> list[DemoLink]:
+    """Create (or find) the demo programme and its waves; return a few personal links.
+
+    ``base_url`` is the address the demo serves: the links in the emails it writes and
+    the links it returns point there. Only links that work now are returned: nobody
+    withdrawn, nobody who has started or answered, and only waves open now.
+    """
     programme = session.scalar(select(Programme).where(Programme.name == PROGRAMME_NAME))
     if programme is None:
         programme = Programme(
@@ -224,23 +239,42 @@ def build_demo(session: Session, *, now: datetime) -> list[DemoLink]:
         existing[label] = wave
         until = min(now, wave.closes_at - timedelta(hours=1))
         questionnaire = questionnaire_of(versions[key])
-        _simulate_past_days(session, wave, questionnaire, opened, until, answering, growth)
+        _simulate_past_days(
+            session, wave, questionnaire, opened, until, answering, growth, base_url=base_url
+        )
+    session.flush()
     links = []
     for label, *_plan in plans:
         wave: Wave | None = existing.get(label)
-        if wave is None or wave.closes_at <= now:
+        if wave is None or not wave.opens_at <= now < wave.closes_at:
             continue
-        # Links of people who have not started, so the demo user answers from the start.
-        invitations = session.scalars(
-            select(Invitation)
-            .where(Invitation.wave_id == wave.id, Invitation.started_at.is_(None))
-            .order_by(Invitation.id)
-            .limit(3)
+        links.extend(_live_links(session, wave, now=now))
+    return links
+
+
+def _live_links(session: Session, wave: Wave, *, now: datetime, count: int = 3) -> list[DemoLink]:
+    """A few links of people who have not started, so the demo user answers from the start;
+    each checked as the link itself is (withdrawn people's links do not work)."""
+    links = []
+    candidates = session.scalars(
+        select(Invitation.token)
+        .join(Participant)
+        .where(
+            Invitation.wave_id == wave.id,
+            Invitation.started_at.is_(None),
+            Invitation.completed_on.is_(None),
+            Participant.withdrawn_at.is_(None),
         )
-        links.extend(
-            DemoLink(label, i.participant.name, i.participant.team, i.token) for i in invitations
-        )
-    session.flush()
+        .order_by(Invitation.id)
+    )
+    for token in candidates:
+        invitation = flow.find_invitation(session, token)
+        if invitation is None or flow.link_state(invitation, now) != "open":
+            continue
+        person = invitation.participant
+        links.append(DemoLink(wave.label, person.name, person.team, invitation.token))
+        if len(links) == count:
+            break
     return links
 
 
@@ -252,6 +286,8 @@ def _simulate_past_days(
     now: datetime,
     answering: float = 0.6,
     growth: float = 0.0,
+    *,
+    base_url: str,
 ) -> None:
     """Play the first days of a wave: messages sent on their days, people answering over time.
 
@@ -259,7 +295,7 @@ def _simulate_past_days(
     outbox keeps the messages (no email leaves), and every person is fictional.
     """
     rng = random.Random(f"{PROGRAMME_NAME}/{wave.label}")
-    settings = sending.SendSettings(base_url="http://127.0.0.1:5000")
+    settings = sending.SendSettings(base_url=base_url)
     invitations = sorted(wave.invitations, key=lambda i: i.participant.id_number)
     # Most answer, some start and stop, a few never open the link; one team answers little.
     plan = []
