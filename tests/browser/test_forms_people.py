@@ -323,6 +323,13 @@ def test_change_a_persons_details_then_withdraw_them(open_admin, live_server, ja
     )
     assert participant_rows(live_server) == before
 
+    # Two dots in a row: refused by the one email check, as in a cohort file.
+    page.fill("#name", "Sam Jones")
+    page.fill("#email", "sam@example..org")
+    page.click("button:has-text('Save changes')")
+    expect_errors(page, "Enter an email address in the correct format, like name@example.org")
+    assert participant_rows(live_server) == before
+
     page.fill("#name", "Samira  Jones-Okafor")
     page.fill("#email", "Samira.Jones@Example.org")
     page.fill("#team", "East")
