@@ -348,7 +348,13 @@ def _link_list(wave: Wave) -> links.LinkList:
 def personal_links(programme_id: int, wave_id: int):
     """Explain the download of a wave's personal links for the programme's own email."""
     wave = _wave_of(programme_id, wave_id)
-    return render_template("people/personal_links.html", wave=wave, found=_link_list(wave))
+    return render_template(
+        "people/personal_links.html",
+        wave=wave,
+        found=_link_list(wave),
+        closed=wave.closes_at <= now(),
+        not_open_yet=now() < wave.opens_at,
+    )
 
 
 @bp.get("/programmes/<int:programme_id>/waves/<int:wave_id>/links.csv")

@@ -116,3 +116,14 @@ def test_a_wave_named_under_another_programme_is_not_found(client, auth, session
     response = client.get(f"/admin/programmes/{other.id}/waves/{wave.id}/links.csv")
 
     assert response.status_code == 404
+
+
+def test_a_closed_wave_offers_no_download(client, auth, session, wave):
+    wave.closes_at = NOW
+    session.commit()
+    auth.login()
+
+    page = client.get(_url(wave)).text
+
+    assert "its links no longer take answers, so there is nothing to send" in page
+    assert _url(wave, ".csv") not in page
