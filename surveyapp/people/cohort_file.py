@@ -414,14 +414,14 @@ def _place_name_parts(
 
 _READ_AS = {
     "id_number": "ID number",
-    "name": "name",
-    "first_name": "first name, joined with the last name into the name",
-    "last_name": "last name, joined after the first name into the name",
-    "email": "email address",
-    "team": "team",
-    "organisation": "organisation",
-    "region": "region",
-    "role": "role",
+    "name": "Name",
+    "first_name": "First name, joined with the last name into the name",
+    "last_name": "Last name, joined after the first name into the name",
+    "email": "Email address",
+    "team": "Team",
+    "organisation": "Organisation",
+    "region": "Region",
+    "role": "Role",
 }
 
 
@@ -430,9 +430,9 @@ def _column_readings(
 ) -> list[tuple[str, str, str]]:
     """Say what each named column was read as, for the preview: letter, heading, what."""
     what = {index: _READ_AS[name] for name, index in fields.items()}
-    what |= {index: "a further column, kept with each person" for index in attributes.values()}
+    what |= {index: "A further column, kept with each person" for index in attributes.values()}
     return [
-        (_column_letter(index), headings[index], what.get(index, "not read: the same column again"))
+        (_column_letter(index), headings[index], what.get(index, "Not read: the same column again"))
         for index, heading in enumerate(headings)
         if heading
     ]

@@ -272,7 +272,7 @@ def test_check_a_cohort_file_then_load_its_good_rows(open_admin, live_server, ja
     page.click("button:has-text('Check the file')")
     readings = page.locator("#column-readings tbody tr")
     expect(readings.nth(2)).to_have_text(
-        re.compile(r"C\s*Surname\s*last name, joined after the first name into the name")
+        re.compile(r"C\s*Surname\s*Last name, joined after the first name into the name")
     )
     expect(page.locator("#import-outcome")).to_have_text(
         "Loading it adds 1 person, updates 1 and leaves 0 unchanged."

@@ -28,9 +28,9 @@ def test_a_name_in_two_columns_is_joined_into_the_name(first, last):
     assert "name" in parsed.standard_columns
     assert parsed.column_readings == [
         ("A", "ID number", "ID number"),
-        ("B", first, "first name, joined with the last name into the name"),
-        ("C", last, "last name, joined after the first name into the name"),
-        ("D", "Email", "email address"),
+        ("B", first, "First name, joined with the last name into the name"),
+        ("C", last, "Last name, joined after the first name into the name"),
+        ("D", "Email", "Email address"),
     ]
 
 
@@ -60,10 +60,10 @@ def test_with_a_full_name_column_the_name_parts_are_further_columns():
     assert parsed.rows[0].attributes == {"Forename": "Annie", "Surname": "Lee"}
     assert [what for _, _, what in parsed.column_readings] == [
         "ID number",
-        "name",
-        "a further column, kept with each person",
-        "a further column, kept with each person",
-        "email address",
+        "Name",
+        "A further column, kept with each person",
+        "A further column, kept with each person",
+        "Email address",
     ]
 
 
@@ -130,7 +130,7 @@ def test_the_preview_names_the_columns_read_and_the_people_a_row_updates(client,
     text = page.text
     assert "Loading it adds 1 person, updates 1 and leaves 0 unchanged." in text
     assert "How the columns were read" in text
-    assert "first name, joined with the last name into the name" in text
+    assert "First name, joined with the last name into the name" in text
     assert "Updates A012: email changed" in text and "Adds A013" in text
     assert "&lt;b&gt;Khan&lt;/b&gt;" in text and "<b>Khan</b>" not in text
     session.expire_all()
