@@ -5,7 +5,11 @@ database's unique constraint, not the code, is what stops a second sender,
 a restarted sender or a retry from writing the same step to a person twice.
 Delivery claims rows, sends them over one connection and records each
 outcome at once, so a killed sender loses at most the message in flight,
-which is claimed again after the lease runs out.
+which is claimed again after the lease runs out. Each message's claim is
+renewed just before it is sent, and only if it is still this sender's (each
+take counts an attempt, so a changed count means another sender took it): a
+slow server or a low MAIL_PER_MINUTE can make a batch outlast the lease, but
+the lease only has to outlast one message.
 """
 
 from __future__ import annotations
@@ -273,13 +277,14 @@ def claim(session: Session, *, now: datetime, settings: SendSettings) -> list[in
 
     One UPDATE takes them, so two senders never take the same row (PostgreSQL
     skips rows another sender has locked; SQLite runs one writer at a time).
+    With a pace set, a batch is no more than can be sent in half the lease.
     """
     takeable = or_(
         Message.state == "queued",
         and_(Message.state == "failed", Message.next_attempt_at <= now),
         and_(Message.state == "sending", Message.claimed_at < now - settings.lease),
     )
-    chosen = select(Message.id).where(takeable).order_by(Message.id).limit(settings.batch)
+    chosen = select(Message.id).where(takeable).order_by(Message.id).limit(_batch_size(settings))
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     result = session.execute(
@@ -290,6 +295,28 @@ def claim(session: Session, *, now: datetime, settings: SendSettings) -> list[in
         .execution_options(synchronize_session=False)
     )
     return sorted(result.scalars())
+
+
+def _batch_size(settings: SendSettings) -> int:
+    if not settings.per_minute:
+        return settings.batch
+    in_half_a_lease = int(settings.lease.total_seconds() / 2 * settings.per_minute / 60)
+    return max(1, min(settings.batch, in_half_a_lease))
+
+
+def renew(session: Session, message: Message, *, taken: int, now: datetime) -> bool:
+    """Keep the claim on a message about to be sent, if it is still this sender's.
+
+    ``taken`` is its attempt count when this sender claimed it; another sender taking
+    it after the lease ran out has counted one more. Returns False when it is not ours.
+    """
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.state == "sending", Message.attempts == taken)
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def _record(message: Message, now: datetime, settings: SendSettings, error: str | None) -> str:
@@ -338,7 +365,12 @@ def deliver(
                     )
                     .order_by(Message.id)
                 ).all()
+                taken = {message.id: message.attempts for message in batch}
                 for message in batch:
+                    mine = renew(session, message, taken=taken[message.id], now=clock())
+                    session.commit()
+                    if not mine:  # the lease ran out and another sender has it now
+                        continue
                     _deliver_one(session, message, mailer, clock, settings, report)
                     session.commit()
                     handled += 1
