@@ -8,6 +8,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.db import Base
+from surveyapp.mail import refuses_address
 from surveyapp.waves.models import Invitation, Wave
 
 MESSAGE_STATES = ("queued", "sending", "sent", "failed", "cancelled")
@@ -124,3 +125,12 @@ class Message(Base):
     def state_words(self) -> str:
         """For example "sent", or "kept, not sent: no mail server"."""
         return STATE_WORDS[self.shown_state]
+
+    @property
+    def refuses_address(self) -> bool:
+        """Failed for good because the mail server refused the address (550 5.1.1 and the like)."""
+        return (
+            self.state == "failed"
+            and self.next_attempt_at is None
+            and refuses_address(self.last_error or "")
+        )

@@ -447,3 +447,9 @@ def message_detail(wave_id: int, message_id: int):
         message_id=message_id_for(message.id, domain),
         sender=current_app.config["MAIL_FROM"],
     )
+
+
+@bp.app_template_global("email_refusals")
+def email_refusals(people) -> dict[int, str]:
+    """For the cohort list: {participant id: answer} for addresses a mail server refused."""
+    return sending.refused_addresses(get_session(), list(people))

@@ -1,6 +1,7 @@
 """Without a mail server, a message kept in the outbox says so everywhere, never "Sent"."""
 
 import re
+from html import unescape
 
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ KEPT = "Kept, not sent: no mail server"
 
 def _text(html: str) -> str:
     """A page's words, as a person reads them: no tags, spaces run together."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def _sent_without_a_mail_server(app, session, people=3):
@@ -54,6 +55,7 @@ def test_the_message_page_says_it_was_kept_not_sent(app, client, auth, session):
     assert "so it was not sent to p0@example.org" in page
     assert "Kept in the outbox 1 May 2030, 1:00pm" in page
     assert "Accepted by the mail server" not in page
+    assert "From Pilot programme <surveyapp@localhost>" in page  # the name inboxes show
 
 
 def test_the_reminder_plan_counts_kept_messages_not_sent_ones(app, client, auth, session):

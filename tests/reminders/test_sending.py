@@ -51,7 +51,7 @@ def test_due_invitations_reach_the_mail_server_personalised(
         "p2@example.org",
     ]
     first = next(m for m in received if m["To"] == "p0@example.org")
-    body = first.get_content().replace("\r\n", "\n")
+    body = first.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     token = next(i.token for i in wave.invitations if i.participant.email == "p0@example.org")
     assert (
         first["Subject"]
