@@ -4,8 +4,9 @@
 The text part is the template written out with the person's values. The HTML part is
 that same text, escaped whole (the template's own words and every merged value alike),
 so nothing merged from a cohort file (a name, a team) can become markup. Blank lines
-make paragraphs, line breaks stay line breaks, and only the links the product itself
-merged (the personal link and the opt-out link) become links. The layout is plain and
+make paragraphs; a line broken only to keep the text narrow (it goes on in lower case)
+runs on, and any other line break stays; only the links the product itself merged
+(the personal link and the opt-out link) become links. The layout is plain and
 accessible: one column, the language and title set, large text, underlined links, and
 colours with the contrast of GOV.UK's.
 """
@@ -33,6 +34,8 @@ color:#0b0c0c;">
 </html>
 """
 _PARAGRAPH = '<p style="margin:0 0 20px 0;">{}</p>'
+_RUNS_ON = re.compile(r"[\w,;]\s*$")
+_GOES_ON = re.compile(r"\s*[a-z]")
 _LINK = '<a href="{0}" style="color:#1d70b8;text-decoration:underline;">{0}</a>'
 
 
@@ -49,10 +52,21 @@ def html_body(text: str, *, subject: str, links: Iterable[str] = ()) -> str:
     return _PAGE.format(
         title=escape(subject),
         paragraphs="\n".join(
-            _PARAGRAPH.format("<br>\n".join(_line(line, pattern) for line in part.split("\n")))
+            _PARAGRAPH.format("<br>\n".join(_line(line, pattern) for line in _lines(part)))
             for part in paragraphs
         ),
     )
+
+
+def _lines(paragraph: str) -> list[str]:
+    """The paragraph's lines, with a line wrapped mid-sentence joined to the next."""
+    lines: list[str] = []
+    for line in paragraph.split("\n"):
+        if lines and _RUNS_ON.search(lines[-1]) and _GOES_ON.match(line):
+            lines[-1] = f"{lines[-1].rstrip()} {line.lstrip()}"
+        else:
+            lines.append(line)
+    return lines
 
 
 def _line(line: str, pattern: re.Pattern | None) -> str:

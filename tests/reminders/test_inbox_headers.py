@@ -20,14 +20,16 @@ PROGRAMME = "Pilot peer support programme 2010"
 
 def _wave(session, names=("Siân Ó Dónaill",), **overrides):
     programme = make_programme(session, name=PROGRAMME)
+    team = overrides.pop("team", "North")
+    organisation = overrides.pop("organisation", "Kent County Council")
     for number, name in enumerate(names):
         make_participant(
             session,
             programme,
             name=name,
             email=f"p{number}@example.org",
-            team=overrides.pop("team", "North"),
-            organisation=overrides.pop("organisation", "Kent County Council"),
+            team=team,
+            organisation=organisation,
         )
     wave = make_wave(session, programme, label="Baseline", **overrides)
     session.commit()
@@ -140,7 +142,7 @@ def test_a_text_part_and_an_html_part_made_from_the_same_template(
     assert text.get_content_type() == "text/plain"
     assert html.get_content_type() == "text/html"
     assert text.get_content().replace("\r\n", "\n") == stored.body
-    markup = html.get_content()
+    markup = html.get_content().replace("\r\n", "\n")
     # Every merged value is escaped: the name arrives as text, never as markup.
     assert "<b>" not in markup and "<script>" not in markup
     assert "Dear &lt;b&gt;Evil&lt;/b&gt;," in markup
@@ -150,6 +152,9 @@ def test_a_text_part_and_an_html_part_made_from_the_same_template(
     assert f'<a href="{link}" ' in markup and f">{link}</a>" in markup
     assert f'<a href="{link}/no-reminders" ' in markup
     assert "Please answer by Tuesday 21 May 2030." in markup
+    # Lines wrapped only to keep the text narrow run on; the signature keeps its break.
+    assert "we ask everyone to fill in a short questionnaire." in markup
+    assert "Thank you,<br>\nThe evaluation team</p>" in markup
 
 
 def test_a_final_reminder_escapes_the_team_and_organisation_in_html(
