@@ -3,15 +3,24 @@
 Flask-free. A mailer is opened once per batch so one connection carries many
 messages; the outbox mailer keeps nothing itself: the Message rows are the
 outbox, and delivering to it only marks them as kept in the app.
+
+Every message is written as inboxes expect (:func:`compose`): a Date, a
+Message-ID on the product's own domain, a From with a display name, an
+optional Reply-To, List-Unsubscribe with the person's opt-out link (and, for an
+HTTPS link, List-Unsubscribe-Post for one-click opting out, RFC 8058), and an
+HTML part beside the text part.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import format_datetime, parseaddr
 from typing import Protocol
 
 
@@ -32,9 +41,59 @@ class SmtpSettings:
 class Mailer(Protocol):
     transport: str
 
-    def send(self, *, to: str, subject: str, body: str, message_id: str) -> None: ...
+    def send(
+        self,
+        *,
+        to: str,
+        subject: str,
+        body: str,
+        message_id: str,
+        html: str = "",
+        sender_name: str = "",
+        unsubscribe: str = "",
+        date: datetime | None = None,
+    ) -> None: ...
 
     def close(self) -> None: ...
+
+
+def compose(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    sender_name: str = "",
+    reply_to: str = "",
+    html: str = "",
+    unsubscribe: str = "",
+    date: datetime | None = None,
+) -> EmailMessage:
+    """Write one email with the headers inboxes expect.
+
+    ``date`` is a UTC time (naive, as stored, or aware); ``unsubscribe`` the person's
+    opt-out link. Only an HTTPS link is offered for one-click opting out (RFC 8058).
+    """
+    when = date or datetime.now(UTC)
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    given_name, address = parseaddr(sender)  # MAIL_FROM may be "Name <address>"
+    message = EmailMessage()
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = message_id
+    message["From"] = Address(display_name=sender_name or given_name, addr_spec=address)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["To"] = to
+    message["Subject"] = subject
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        if unsubscribe.startswith("https://"):
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
 
 
 class OutboxMailer:
@@ -42,7 +101,7 @@ class OutboxMailer:
 
     transport = "outbox"
 
-    def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
+    def send(self, **_message) -> None:
         return None
 
     def close(self) -> None:
@@ -54,10 +113,15 @@ class SmtpMailer:
 
     transport = "smtp"
 
-    def __init__(self, settings: SmtpSettings, sender: str, sender_name: str = "") -> None:
+    def __init__(
+        self, settings: SmtpSettings, sender: str, sender_name: str = "", reply_to: str = ""
+    ) -> None:
         self.settings = settings
         self.sender = sender
+        #: The From name for every message (SURVEYAPP_MAIL_FROM_NAME); when empty, each
+        #: message's own (its programme's name).
         self.sender_name = sender_name
+        self.reply_to = reply_to
         self._connection: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
@@ -77,13 +141,30 @@ class SmtpMailer:
             connection.login(settings.username, settings.password)
         return connection
 
-    def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
-        message = EmailMessage()
-        message["From"] = formataddr((self.sender_name, self.sender))
-        message["To"] = to
-        message["Subject"] = subject
-        message["Message-ID"] = message_id
-        message.set_content(body)
+    def send(
+        self,
+        *,
+        to: str,
+        subject: str,
+        body: str,
+        message_id: str,
+        html: str = "",
+        sender_name: str = "",
+        unsubscribe: str = "",
+        date: datetime | None = None,
+    ) -> None:
+        message = compose(
+            sender=self.sender,
+            sender_name=self.sender_name or sender_name,
+            reply_to=self.reply_to,
+            to=to,
+            subject=subject,
+            body=body,
+            html=html,
+            message_id=message_id,
+            unsubscribe=unsubscribe,
+            date=date,
+        )
         for attempt in (1, 2):
             try:
                 if self._connection is None:
@@ -120,6 +201,18 @@ class SmtpMailer:
             self._connection = None
 
 
+#: How a mail server says an address does not exist or takes no mail: an enhanced status
+#: of 5.1.x (bad mailbox, domain or syntax) or 5.2.1 (mailbox disabled), or, from a server
+#: that gives no enhanced status, 550, 551 or 553.
+_ADDRESS_REFUSED = re.compile(r"5\d\d (5\.1\.\d|5\.2\.1( |$))|55[013] (?!.\.)")
+
+
+def refuses_address(answer: str) -> bool:
+    """Whether a mail server's permanent answer (``"550 5.1.1 No such user"``) refuses the
+    address itself, so that writing to it again is pointless until it is corrected."""
+    return _ADDRESS_REFUSED.match(answer) is not None
+
+
 def message_id_for(message_row_id: int, domain: str) -> str:
     """A stable Message-ID per outbox row, so a resend can be recognised by mail servers."""
     return f"<surveyapp.message.{message_row_id}@{domain}>"
@@ -144,4 +237,9 @@ def mailer_from_config(config) -> Mailer:
         username=config.get("MAIL_USERNAME", ""),
         password=config.get("MAIL_PASSWORD", ""),
     )
-    return SmtpMailer(settings, sender=config["MAIL_FROM"])
+    return SmtpMailer(
+        settings,
+        sender=config["MAIL_FROM"],
+        sender_name=config.get("MAIL_FROM_NAME", ""),
+        reply_to=config.get("MAIL_REPLY_TO", ""),
+    )

@@ -2,13 +2,27 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, and_, case
+from sqlalchemy import literal_column as sql
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.db import Base
+from surveyapp.mail import refuses_address
 from surveyapp.waves.models import Invitation, Wave
 
 MESSAGE_STATES = ("queued", "sending", "sent", "failed", "cancelled")
+#: The states as people read them: "kept" is a "sent" message that never left the app,
+#: because no mail server is set up (the in-app outbox took it).
+SHOWN_STATES = ("queued", "sending", "sent", "kept", "failed", "cancelled")
+STATE_WORDS = {
+    "queued": "queued",
+    "sending": "sending",
+    "sent": "sent",
+    "kept": "kept, not sent: no mail server",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 STEP_AUDIENCES = ("everyone", "not_opened", "started", "not_completed")
 
 
@@ -94,3 +108,29 @@ class Message(Base):
 
     step: Mapped[ReminderStep] = relationship()
     invitation: Mapped[Invitation] = relationship()
+
+    @hybrid_property
+    def shown_state(self) -> str:
+        """The state as people read it: "kept" when the outbox took it for want of a mail server."""
+        return "kept" if self.state == "sent" and self.transport == "outbox" else self.state
+
+    @shown_state.inplace.expression
+    @classmethod
+    def _shown_state_expression(cls):
+        # Constants, not parameters, so that PostgreSQL sees the same text in GROUP BY.
+        kept = and_(cls.state == sql("'sent'"), cls.transport == sql("'outbox'"))
+        return case((kept, sql("'kept'")), else_=cls.state)
+
+    @property
+    def state_words(self) -> str:
+        """For example "sent", or "kept, not sent: no mail server"."""
+        return STATE_WORDS[self.shown_state]
+
+    @property
+    def refuses_address(self) -> bool:
+        """Failed for good because the mail server refused the address (550 5.1.1 and the like)."""
+        return (
+            self.state == "failed"
+            and self.next_attempt_at is None
+            and refuses_address(self.last_error or "")
+        )

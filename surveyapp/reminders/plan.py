@@ -21,21 +21,22 @@ from surveyapp.models import (
 )
 from surveyapp.reminders import emails as templates
 from surveyapp.reminders import sending
+from surveyapp.reminders.models import SHOWN_STATES
 from surveyapp.text import csv_text, safe_cell  # noqa: F401 (safe_cell is part of this API)
 
 #: The groups a wave is broken down by, with their headings.
-from surveyapp.waves.dashboard import MESSAGE_STATES, Paged, paged
+from surveyapp.waves.dashboard import Paged, paged
 
 # -- reminders at a glance ---------------------------------------------------------------
 
 
 def message_counts(session: Session, wave: Wave) -> dict[int, dict[str, int]]:
-    """Messages per step and state: {step id: {state: n}}, one query."""
+    """Messages per step and shown state ("kept" apart from "sent"): {step id: {state: n}}."""
     counts: dict[int, dict[str, int]] = {}
     for step_id, state, n in session.execute(
-        select(Message.step_id, Message.state, func.count(Message.id))
+        select(Message.step_id, Message.shown_state, func.count(Message.id))
         .where(Message.wave_id == wave.id)
-        .group_by(Message.step_id, Message.state)
+        .group_by(Message.step_id, Message.shown_state)
     ):
         counts.setdefault(step_id, {})[state] = n
     return counts
@@ -137,8 +138,8 @@ def outbox(
 ) -> Paged:
     """One page of a wave's messages, newest first, optionally of one state: two queries."""
     conditions = [Message.wave_id == wave.id]
-    if state in MESSAGE_STATES:
-        conditions.append(Message.state == state)
+    if state in SHOWN_STATES:
+        conditions.append(Message.shown_state == state)
     total = session.scalar(select(func.count(Message.id)).where(*conditions))
     pages = max(1, -(-total // per_page))
     page = max(1, min(page, pages))
@@ -161,9 +162,9 @@ def outbox(
 def state_counts(session: Session, wave: Wave) -> dict[str, int]:
     return dict(
         session.execute(
-            select(Message.state, func.count(Message.id))
+            select(Message.shown_state, func.count(Message.id))
             .where(Message.wave_id == wave.id)
-            .group_by(Message.state)
+            .group_by(Message.shown_state)
         ).all()
     )
 

@@ -5,7 +5,11 @@ database's unique constraint, not the code, is what stops a second sender,
 a restarted sender or a retry from writing the same step to a person twice.
 Delivery claims rows, sends them over one connection and records each
 outcome at once, so a killed sender loses at most the message in flight,
-which is claimed again after the lease runs out.
+which is claimed again after the lease runs out. Each message's claim is
+renewed just before it is sent, and only if it is still this sender's (each
+take counts an attempt, so a changed count means another sender took it): a
+slow server or a low MAIL_PER_MINUTE can make a batch outlast the lease, but
+the lease only has to outlast one message.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, contains_eager, joinedload, sessionmaker
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload, sessionmaker
 
 from surveyapp.mail import DeliveryFailed, Mailer, message_id_for
 from surveyapp.models import (
@@ -30,6 +34,7 @@ from surveyapp.models import (
     Wave,
 )
 from surveyapp.reminders import emails as templates
+from surveyapp.reminders import html_part
 from surveyapp.reminders.calendar import long_date, working_days_after
 from surveyapp.timezones import to_local
 
@@ -41,7 +46,7 @@ class SendSettings:
     base_url: str  # for personal links, e.g. "https://surveys.example.org"
     zone: str = "Europe/London"
     signature: str = ""  # defaults to the programme's "run by"
-    domain: str = "surveyapp.invalid"  # for Message-IDs
+    domain: str = "surveyapp.invalid"  # for Message-IDs: MAIL_DOMAIN, or BASE_URL's host
     lease: timedelta = timedelta(minutes=10)
     max_attempts: int = 5
     first_retry: timedelta = timedelta(minutes=5)
@@ -60,7 +65,8 @@ class DeliveryReport:
 def settings_from_config(config) -> SendSettings:
     """Read the SURVEYAPP_* settings that sending uses."""
     base_url = str(config["BASE_URL"]).rstrip("/")
-    domain = base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "surveyapp.invalid"
+    host = base_url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    domain = str(config.get("MAIL_DOMAIN") or "").strip() or host or "surveyapp.invalid"
     return SendSettings(
         base_url=base_url,
         zone=config["STUDY_TIMEZONE"],
@@ -142,12 +148,67 @@ def _eligible_clause(step: ReminderStep):
         # Contact details removed (retention date or erasure): there is nobody to write to.
         Participant.contact_removed_at.is_(None),
         Participant.email != "",
+        # A mail server refused this address for good: nothing more until it is corrected.
+        ~_refused_before().exists(),
     ]
     if step.audience == "not_opened":
         conditions.append(Invitation.opened_at.is_(None))
     elif step.audience == "started":
         conditions.append(Invitation.started_at.is_not(None))
     return and_(*conditions)
+
+
+def address_refused(message=Message):
+    """SQL: a message failed for good because the mail server refused its address
+    (what :func:`surveyapp.mail.refuses_address` says, as LIKE patterns)."""
+    answer = message.last_error
+    return and_(
+        message.state == "failed",
+        message.next_attempt_at.is_(None),
+        or_(
+            answer.like("5__ 5.1._%"),
+            answer.like("5__ 5.2.1"),
+            answer.like("5__ 5.2.1 %"),
+            and_(
+                or_(answer.like("550 %"), answer.like("551 %"), answer.like("553 %")),
+                ~answer.like("5__ _._%"),  # an enhanced status, such as 5.7.1, says more
+            ),
+        ),
+    )
+
+
+def _refused_before():
+    """A refusal of the person's current address, for the person in the outer query."""
+    refused, theirs = aliased(Message), aliased(Invitation)
+    return (
+        select(refused.id)
+        .join(theirs, refused.invitation_id == theirs.id)
+        .where(
+            theirs.participant_id == Participant.id,
+            refused.to_address == Participant.email,
+            address_refused(refused),
+        )
+    )
+
+
+def refused_addresses(session: Session, people: list[Participant]) -> dict[int, str]:
+    """{participant id: the mail server's answer} for those whose current address a mail
+    server refused for good. Correcting the address clears it: the refusal was of the old."""
+    ids = [person.id for person in people]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Participant.id, Message.last_error)
+        .join(Invitation, Invitation.participant_id == Participant.id)
+        .join(Message, Message.invitation_id == Invitation.id)
+        .where(
+            Participant.id.in_(ids),
+            Message.to_address == Participant.email,
+            address_refused(),
+        )
+        .order_by(Message.id)
+    )
+    return dict(rows.all())
 
 
 def recipients(session: Session, step: ReminderStep) -> list[Invitation]:
@@ -194,7 +255,7 @@ def values_for(
     """The template fields for one person and one step."""
     person = invitation.participant
     wave = step.wave
-    link = f"{settings.base_url.rstrip('/')}/r/{invitation.token}"
+    link = personal_link(invitation, settings)
     return {
         "first_name": person.name.split()[0] if person.name.split() else person.name,
         "full_name": person.name,
@@ -208,8 +269,17 @@ def values_for(
         "pages_total": invitation.pages_total,
         "sender_name": wave.programme.run_by,
         "signature": settings.signature or wave.programme.run_by,
-        "opt_out_link": f"{link}/no-reminders",
+        "opt_out_link": opt_out_link(invitation, settings),
     }
+
+
+def personal_link(invitation: Invitation, settings: SendSettings) -> str:
+    return f"{settings.base_url.rstrip('/')}/r/{invitation.token}"
+
+
+def opt_out_link(invitation: Invitation, settings: SendSettings) -> str:
+    """Where a person stops reminders: a page to confirm, or a one-click POST (RFC 8058)."""
+    return f"{personal_link(invitation, settings)}/no-reminders"
 
 
 def render_for(
@@ -273,13 +343,14 @@ def claim(session: Session, *, now: datetime, settings: SendSettings) -> list[in
 
     One UPDATE takes them, so two senders never take the same row (PostgreSQL
     skips rows another sender has locked; SQLite runs one writer at a time).
+    With a pace set, a batch is no more than can be sent in half the lease.
     """
     takeable = or_(
         Message.state == "queued",
         and_(Message.state == "failed", Message.next_attempt_at <= now),
         and_(Message.state == "sending", Message.claimed_at < now - settings.lease),
     )
-    chosen = select(Message.id).where(takeable).order_by(Message.id).limit(settings.batch)
+    chosen = select(Message.id).where(takeable).order_by(Message.id).limit(_batch_size(settings))
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     result = session.execute(
@@ -290,6 +361,28 @@ def claim(session: Session, *, now: datetime, settings: SendSettings) -> list[in
         .execution_options(synchronize_session=False)
     )
     return sorted(result.scalars())
+
+
+def _batch_size(settings: SendSettings) -> int:
+    if not settings.per_minute:
+        return settings.batch
+    in_half_a_lease = int(settings.lease.total_seconds() / 2 * settings.per_minute / 60)
+    return max(1, min(settings.batch, in_half_a_lease))
+
+
+def renew(session: Session, message: Message, *, taken: int, now: datetime) -> bool:
+    """Keep the claim on a message about to be sent, if it is still this sender's.
+
+    ``taken`` is its attempt count when this sender claimed it; another sender taking
+    it after the lease ran out has counted one more. Returns False when it is not ours.
+    """
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.state == "sending", Message.attempts == taken)
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def _record(message: Message, now: datetime, settings: SendSettings, error: str | None) -> str:
@@ -334,11 +427,18 @@ def deliver(
                     .where(Message.id.in_(ids))
                     .options(
                         joinedload(Message.invitation).joinedload(Invitation.participant),
-                        joinedload(Message.step),
+                        joinedload(Message.step)
+                        .joinedload(ReminderStep.wave)
+                        .joinedload(Wave.programme),
                     )
                     .order_by(Message.id)
                 ).all()
+                taken = {message.id: message.attempts for message in batch}
                 for message in batch:
+                    mine = renew(session, message, taken=taken[message.id], now=clock())
+                    session.commit()
+                    if not mine:  # the lease ran out and another sender has it now
+                        continue
                     _deliver_one(session, message, mailer, clock, settings, report)
                     session.commit()
                     handled += 1
@@ -364,12 +464,18 @@ def _deliver_one(
         report.cancelled += 1
         return
     error = None
+    link = personal_link(message.invitation, settings)
+    opt_out = opt_out_link(message.invitation, settings)
     try:
         mailer.send(
             to=message.to_address,
             subject=message.subject,
             body=message.body,
+            html=html_part.html_body(message.body, subject=message.subject, links=(link, opt_out)),
             message_id=message_id_for(message.id, settings.domain),
+            sender_name=message.step.wave.programme.name,
+            unsubscribe=opt_out,
+            date=clock(),
         )
         message.transport = mailer.transport
     except DeliveryFailed as failure:

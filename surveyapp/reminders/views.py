@@ -259,7 +259,7 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
         report.failed,
         report.cancelled,
     )
-    where = "kept in the outbox" if mailer.transport == "outbox" else "sent"
+    where = "kept, not sent: no mail server" if mailer.transport == "outbox" else "sent"
     message = f"“{step.label}”: {queued} new message(s). {report.sent} {where}"
     if report.failed:
         message += f", {report.failed} failed (they are retried later)"
@@ -420,12 +420,12 @@ def outbox_list(wave_id: int):
     db = get_session()
     wave = wave_or_404(wave_id)
     state = request.args.get("state", "")
-    state = state if state in plan.MESSAGE_STATES else ""
+    state = state if state in plan.SHOWN_STATES else ""
     return render_template(
         "reminders/outbox_list.html",
         wave=wave,
         state=state,
-        states=plan.MESSAGE_STATES,
+        states=plan.SHOWN_STATES,
         totals=plan.state_counts(db, wave),
         found=plan.outbox(db, wave, state=state, page=page_number(), per_page=PER_PAGE),
     )
@@ -447,3 +447,9 @@ def message_detail(wave_id: int, message_id: int):
         message_id=message_id_for(message.id, domain),
         sender=current_app.config["MAIL_FROM"],
     )
+
+
+@bp.app_template_global("email_refusals")
+def email_refusals(people) -> dict[int, str]:
+    """For the cohort list: {participant id: answer} for addresses a mail server refused."""
+    return sending.refused_addresses(get_session(), list(people))

@@ -27,6 +27,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from surveyapp import csrf
 from surveyapp.db import get_session
 from surveyapp.models import Invitation
 from surveyapp.questionnaires.answers import (
@@ -50,6 +51,7 @@ EXPIRED_PAGE = (
     "This page was open for a long time, so your answers on it have not been saved yet. "
     "Check them below and press Continue again."
 )
+ONE_CLICK_DONE = "You will get no more reminders about this questionnaire.\n"
 EXPIRED_SUBMIT = (
     "This page was open for a long time, so your answers have not been sent yet. "
     "Press Send my answers again."
@@ -319,13 +321,26 @@ def complete():
 
 @bp.route("/<token>/no-reminders", methods=["GET", "POST"])
 def opt_out(token: str):
-    """Let a person stop reminders about this wave; the questionnaire stays open to them."""
+    """Let a person stop reminders about this wave; the questionnaire stays open to them.
+
+    A POST of ``List-Unsubscribe=One-Click`` is a mail program's one-click opt-out
+    (RFC 8058, offered in every email's List-Unsubscribe-Post header): no page, no
+    session and no form token, the personal link being the credential. That is why this
+    view is exempt from the app-wide CSRF check; any other POST is the confirmation
+    page's form, and is checked here as every form is.
+    """
     db = get_session()
     invitation = flow.find_invitation(db, token)
     if invitation is None:
         return _not_active()
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        sending.opt_out(invitation, now=now())
+        db.commit()
+        return ONE_CLICK_DONE, 200, {"Content-Type": "text/plain; charset=utf-8"}
     form = ActionForm()
     if request.method == "POST":
+        if current_app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect()  # a missing or stale token is refused as on every form
         if not form.validate_on_submit():
             abort(400)
         sending.opt_out(invitation, now=now())
@@ -334,3 +349,6 @@ def opt_out(token: str):
     return render_template(
         "respond/opt_out.html", wave=invitation.wave, invitation=invitation, form=form, token=token
     )
+
+
+csrf.exempt(opt_out)  # only for the one-click POST: the form's POST is checked above

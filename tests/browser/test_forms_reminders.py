@@ -402,10 +402,10 @@ def test_send_now_shows_who_gets_the_email_then_sends_it(live_server, open_page,
 
     if javascript:
         assert page.dialogs == ["Send “First reminder” to 1 person now?"]
-    assert "“First reminder”: 1 new message(s). 1 kept in the outbox." in _banner(page)
+    assert "“First reminder”: 1 new message(s). 1 kept, not sent: no mail server." in _banner(page)
     assert page.locator("h1").inner_text() == "Reminder plan"
     card = page.locator(".govuk-summary-card:has-text('First reminder')").first
-    assert "1 sent" in card.inner_text()
+    assert "1 kept, not sent: no mail server" in card.inner_text()
     assert card.locator("button:has-text('Delete')").count() == 0  # it has sent something
     with live_server.sessionmaker() as session:
         messages = session.scalars(select(Message)).all()

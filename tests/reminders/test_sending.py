@@ -51,7 +51,7 @@ def test_due_invitations_reach_the_mail_server_personalised(
         "p2@example.org",
     ]
     first = next(m for m in received if m["To"] == "p0@example.org")
-    body = first.get_content().replace("\r\n", "\n")
+    body = first.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     token = next(i.token for i in wave.invitations if i.participant.email == "p0@example.org")
     assert (
         first["Subject"]
@@ -206,6 +206,44 @@ def test_two_senders_at_once_send_each_message_once(make_app, session, smtp_serv
     assert errors == []
     addresses = [m["To"] for m in smtp_server.handler.messages]
     assert len(addresses) == len(set(addresses)) == 12
+
+
+def test_a_batch_outlasting_its_lease_sends_nobody_the_step_twice(
+    make_app, session, smtp_server, smtp_config
+):
+    """A slow server makes the first sender's batch outlast the lease while a second runs."""
+    import time
+
+    _wave(session, people=8)
+    smtp_server.handler.delay = 0.3  # 8 messages take 2.4 s; the lease is 1 s
+    started = time.monotonic()
+
+    def clock():
+        return NOW + timedelta(seconds=time.monotonic() - started)
+
+    apps = [make_app(**smtp_config, CLOCK=clock, MAIL_LEASE_SECONDS=1) for _ in range(2)]
+    errors = []
+
+    def run(app, after):
+        time.sleep(after)
+        try:
+            _send(app)
+        except AssertionError as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=run, args=(apps[0], 0)),
+        threading.Thread(target=run, args=(apps[1], 1.3)),  # the first batch's lease has run out
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    addresses = sorted(m["To"] for m in smtp_server.handler.messages)
+    assert addresses == [f"p{n}@example.org" for n in range(8)]
+    assert _states(session) == {"sent": 8}
 
 
 def test_without_smtp_messages_stay_in_the_outbox(app, session):
