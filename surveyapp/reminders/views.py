@@ -311,6 +311,7 @@ def _template_page(wave: Wave, template: EmailTemplate | None, form: TemplateFor
             settings=sending.settings_from_config(current_app.config),
         ),
         "chosen": chosen,
+        "missing_links": templates.missing_links(form.body.data or ""),
     }
 
 
@@ -325,7 +326,7 @@ def template_new(wave_id: int):
     form.set_choices(people)
     if form.is_submitted() and not form.preview.data:
         form.validate()  # every mistake is named at once: the form's, the text's, the name's
-        problems = templates.template_problems(form.subject.data or "", form.body.data or "")
+        problems = templates.save_problems(form.subject.data or "", form.body.data or "")
         taken = db.scalar(
             select(EmailTemplate.id).where(
                 EmailTemplate.wave_id == wave.id, EmailTemplate.name == form.name.data
@@ -370,7 +371,8 @@ def template_edit(wave_id: int, template_id: int):
     people = plan.preview_people(db, wave)
     form.set_choices(people)
     if form.validate_on_submit():
-        problems = templates.template_problems(form.subject.data, form.body.data)
+        check = templates.template_problems if form.preview.data else templates.save_problems
+        problems = check(form.subject.data, form.body.data)
         _problems_to_fields(form, problems)
         if not problems and not form.preview.data:
             template.subject = form.subject.data.strip()

@@ -427,7 +427,8 @@ def test_send_now_shows_who_gets_the_email_then_sends_it(live_server, open_page,
 
 NEW_SUBJECT = "Thank you, {{ first_name }}"
 NEW_BODY = (
-    "Dear {{ first_name }},\n\nThank you for answering about {{ programme }}.\n\n{{ signature }}"
+    "Dear {{ first_name }},\n\nThank you for answering about {{ programme }}.\n\n"
+    "Your link: {{ link }}\n\n{{ signature }}\n\nNo more reminders: {{ opt_out_link }}"
 )
 
 
@@ -495,12 +496,26 @@ def test_writing_and_editing_emails_with_the_live_preview(live_server, open_page
     page.fill("#subject", "  Still time: {{ wave }} questionnaire  ")
     page.fill("#body", "Hello {{ full_name }}, your link: {{ link }}")
     page.wait_for_selector("#preview-body:has-text('Hello Kwame Mensah, your link:')")
+    # The preview warns that the opt-out link is missing, and saving is refused.
+    page.wait_for_selector("#preview-links:has-text('the opt-out link')")
+    page.click("button:has-text('Save the email')")
+    page.wait_for_selector(f"{ERRORS}:has-text('opt-out link')")
+    assert "The message must include the opt-out link ({{ opt_out_link }})." in page.inner_text(
+        f"{ERRORS} a[href='#body']"
+    )
+    assert "must include the opt-out link" in page.inner_text("#body-error")
+    assert page.locator(BANNER).count() == 0
+    assert _templates(live_server, wave_id)["reminder"] == before["reminder"]
+
+    page.fill("#body", "Hello {{ full_name }}, your link: {{ link }}\nStop: {{ opt_out_link }}")
+    page.wait_for_selector("#preview-body:has-text('Stop:')")
+    assert page.locator("#preview-links").count() == 0
     page.click("button:has-text('Save the email')")
     page.wait_for_selector(BANNER)
     assert "Email “reminder” saved." in _banner(page)
     assert _templates(live_server, wave_id)["reminder"] == (
         "Still time: {{ wave }} questionnaire",
-        "Hello {{ full_name }}, your link: {{ link }}",
+        "Hello {{ full_name }}, your link: {{ link }}\nStop: {{ opt_out_link }}",
     )
 
 
@@ -554,13 +569,31 @@ def test_writing_and_editing_emails_without_javascript(live_server, open_page):
     page.click("button:text-is('Preview')")
     page.wait_for_selector("#preview-body:has-text('Dear Kwame, please answer by')")
     assert page.inner_text("#preview-subject") == "Last chance, Kwame"
+    assert "the personal link ({{ link }}) and the opt-out link" in page.inner_text(
+        "#preview-links"
+    )
     assert _templates(live_server, wave_id)["final"] == before["final"]
+    # Without either link it is refused, naming both.
+    page.click("button:has-text('Save the email')")
+    page.wait_for_selector(ERRORS)
+    assert (
+        "The message must include the personal link ({{ link }}) and the opt-out link "
+        "({{ opt_out_link }})." in page.inner_text(ERRORS)
+    )
+    assert page.locator(BANNER).count() == 0
+    assert _templates(live_server, wave_id)["final"] == before["final"]
+
+    final_body = (
+        "Dear {{ first_name }}, please answer by {{ deadline }}: {{ link }}\n"
+        "No more reminders: {{ opt_out_link }}"
+    )
+    page.fill("#body", final_body)
     page.click("button:has-text('Save the email')")
     page.wait_for_selector(BANNER)
     assert "Email “final” saved." in _banner(page)
     assert _templates(live_server, wave_id)["final"] == (
         "Last chance, {{ first_name }}",
-        "Dear {{ first_name }}, please answer by {{ deadline }}.",
+        final_body,
     )
 
 

@@ -1,6 +1,10 @@
 """Email templates are checked when written, never at send time."""
 
-from surveyapp.reminders.emails import DEFAULTS, FIELDS, render, template_problems
+from sqlalchemy import select
+
+from surveyapp.models import EmailTemplate
+from surveyapp.reminders.emails import DEFAULTS, FIELDS, render, save_problems, template_problems
+from tests.factories import make_participant, make_programme, make_wave
 
 
 def test_the_shipped_templates_are_usable():
@@ -29,3 +33,94 @@ def test_a_subject_stays_on_one_line():
     rendered = render("Hello {{ first_name }}\n", "Hi", FIELDS)
 
     assert rendered.subject == "Hello Siân"
+
+
+def test_the_shipped_templates_carry_both_links():
+    assert all(save_problems(subject, body) == {} for subject, body in DEFAULTS.values())
+
+
+def test_a_message_without_its_links_cannot_be_saved_and_says_which_is_missing():
+    neither = save_problems("Hello", "Dear {{ first_name }}, please answer.")
+    no_opt_out = save_problems("Hello", "Dear {{ first_name }}: {{ link }}")
+    no_link = save_problems("Hello", "Stop reminders: {{ opt_out_link }}")
+
+    assert neither["body"].startswith(
+        "The message must include the personal link ({{ link }}) and the opt-out link "
+        "({{ opt_out_link }})."
+    )
+    assert no_opt_out["body"].startswith("The message must include the opt-out link (")
+    assert "personal link" not in no_opt_out["body"]
+    assert no_link["body"].startswith("The message must include the personal link ({{ link }}).")
+
+
+def test_a_link_given_only_to_some_people_counts_as_missing():
+    body = "{% if pages_done %}Carry on: {{ link }}{% endif %}\nStop: {{ opt_out_link }}"
+
+    assert "the personal link" in save_problems("Hello", body)["body"]
+
+
+def test_a_link_in_the_subject_alone_is_not_enough():
+    assert "body" in save_problems("{{ link }}", "Stop: {{ opt_out_link }}")
+
+
+def test_a_broken_message_is_named_for_what_breaks_it_first():
+    problems = save_problems("Hello", "Dear {{ firstname }}")
+
+    assert problems["body"].startswith("“firstname” is not a field.")
+
+
+# -- through the editor ------------------------------------------------------------------
+
+
+def _wave_with_people(session, *names):
+    programme = make_programme(session, name="Pilot programme")
+    for number, name in enumerate(names):
+        make_participant(
+            session,
+            programme,
+            id_number=f"T{number:02d}",
+            name=name,
+            email=f"t{number}@example.org",
+        )
+    wave = make_wave(session, programme, label="Baseline")
+    session.commit()
+    return wave
+
+
+def _email(session, wave, name):
+    return session.scalar(
+        select(EmailTemplate).where(EmailTemplate.wave_id == wave.id, EmailTemplate.name == name)
+    )
+
+
+def test_the_editor_refuses_an_email_without_its_links_and_keeps_the_saved_one(
+    client, auth, session
+):
+    auth.login()
+    wave = _wave_with_people(session, "Zofia Nowak")
+    reminder = _email(session, wave, "reminder")
+    before = (reminder.subject, reminder.body)
+
+    edited = client.post(
+        f"/admin/waves/{wave.id}/reminders/emails/{reminder.id}",
+        data={"subject": "Reminder", "body": "Dear {{ first_name }}, here: {{ link }}"},
+    )
+    added = client.post(
+        f"/admin/waves/{wave.id}/reminders/emails/new",
+        data={"name": "nudge", "subject": "Hello", "body": "Dear {{ first_name }}"},
+    )
+
+    assert edited.status_code == 422
+    summary = edited.text.split('class="govuk-error-summary"')[1].split("</ul>")[0]
+    assert "The message must include the opt-out link ({{ opt_out_link }})." in summary
+    beside = edited.text.split('id="body-error"')[1].split("</p>")[0]
+    assert "opt-out link" in beside and "personal link" not in beside
+    assert "Done" not in edited.text
+    assert added.status_code == 422
+    assert (
+        "The message must include the personal link ({{ link }}) and the opt-out link "
+        "({{ opt_out_link }})." in added.text
+    )
+    session.expire_all()
+    assert (reminder.subject, reminder.body) == before
+    assert _email(session, wave, "nudge") is None
