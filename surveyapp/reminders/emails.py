@@ -23,6 +23,8 @@ FIELDS = {
     "organisation": "Kent County Council",
     "programme": "Pilot peer support programme 2010",
     "wave": "Baseline",
+    "questionnaire": "Session evaluation",
+    "estimated_minutes": 15,
     "deadline": "Wednesday 16 March 2011",
     "link": "https://surveys.example.org/r/abcdefghijklmnopqrstuv",
     "pages_done": 2,
@@ -218,8 +220,8 @@ DEFAULTS = {
         """Dear {{ first_name }},
 
 You are taking part in {{ programme }}. As part of its evaluation we ask everyone
-to fill in a short questionnaire. It takes about 15 minutes, and you can stop and
-come back later on the same link.
+to fill in a short questionnaire. It takes about {{ estimated_minutes }} minutes, and you can
+stop and come back later on the same link.
 
 Your personal link (please do not share it):
 {{ link }}

@@ -29,6 +29,7 @@ from surveyapp.models import (
     ReminderStep,
     Wave,
 )
+from surveyapp.questionnaires.catalogue import cached_questionnaire_of
 from surveyapp.reminders import emails as templates
 from surveyapp.reminders.calendar import long_date, working_days_after
 from surveyapp.timezones import to_local
@@ -195,6 +196,7 @@ def values_for(
     person = invitation.participant
     wave = step.wave
     link = f"{settings.base_url.rstrip('/')}/r/{invitation.token}"
+    questionnaire = cached_questionnaire_of(wave.questionnaire_version)
     return {
         "first_name": person.name.split()[0] if person.name.split() else person.name,
         "full_name": person.name,
@@ -202,6 +204,8 @@ def values_for(
         "organisation": person.organisation,
         "programme": wave.programme.name,
         "wave": wave.label,
+        "questionnaire": questionnaire.title,
+        "estimated_minutes": questionnaire.estimated_minutes,
         "deadline": deadline_of(step, now, settings.zone),
         "link": link,
         "pages_done": invitation.pages_done,

@@ -124,3 +124,40 @@ def test_the_editor_refuses_an_email_without_its_links_and_keeps_the_saved_one(
     session.expire_all()
     assert (reminder.subject, reminder.body) == before
     assert _email(session, wave, "nudge") is None
+
+
+# -- the questionnaire's own estimate --------------------------------------------------
+
+
+def test_each_invitation_gives_its_own_questionnaires_time(
+    make_app, session, smtp_server, smtp_config
+):
+    for key, name in (("session_evaluation", "Short"), ("peer_support_endpoint", "Long")):
+        programme = make_programme(session, name=f"{name} programme")
+        make_participant(session, programme, name=f"{name} Person", email=f"{key}@example.org")
+        make_wave(session, programme, key=key, label="Baseline")
+    session.commit()
+    app = make_app(**smtp_config)
+
+    result = app.test_cli_runner().invoke(args=["reminders", "send"])
+
+    assert result.exit_code == 0, result.output
+    bodies = {
+        message["To"]: " ".join(message.get_content().split())
+        for message in smtp_server.handler.messages
+    }
+    assert "It takes about 3 minutes" in bodies["session_evaluation@example.org"]
+    assert "It takes about 20 minutes" in bodies["peer_support_endpoint@example.org"]
+    assert all("15 minutes" not in body for body in bodies.values())
+
+
+def test_the_estimate_and_the_questionnaire_are_fields_a_template_can_use():
+    rendered = render(
+        "{{ questionnaire }}",
+        "About {{ estimated_minutes }} minutes. {{ link }} {{ opt_out_link }}",
+        FIELDS,
+    )
+
+    assert rendered.subject == "Session evaluation"
+    assert rendered.body.startswith("About 15 minutes.")
+    assert "{{ estimated_minutes }}" in DEFAULTS["invitation"][1]
