@@ -305,6 +305,7 @@ def _simulate_past_days(
         fate = "complete" if roll < answering else "start" if roll < answering + 0.2 else "none"
         plan.append((invitation, fate))
     steps = sending.steps_of(session, wave)
+    first_answers: dict[int, dict] = {}
     for day in range((now - opened).days + 1):
         moment = opened + timedelta(days=day, hours=1)
         for step in steps:
@@ -321,7 +322,11 @@ def _simulate_past_days(
             lean = {0: 0.6, 1: -0.5, 2: 0.1, 3: 0.3, 4: -0.1}[
                 TEAM_INDEX[invitation.participant.team]
             ]
-            answers = sample_answers(questionnaire, rng, lean)
+            # A person keeps the answers they first gave: drawn again, a started person's role
+            # (and with it the pages they see) would change between reminders.
+            answers = first_answers.setdefault(
+                invitation.id, sample_answers(questionnaire, rng, lean)
+            )
             flow.mark_opened(invitation, when)
             if fate == "start":
                 first_page = questionnaire.pages[0]

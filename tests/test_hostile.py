@@ -673,7 +673,11 @@ STEP = {
     "audience": "not_completed",
     "template": "{template_a}",
 }
-NEW_EMAIL = {"name": "extra", "subject": "Hello {{ first_name }}", "body": "Your link: {{ link }}"}
+NEW_EMAIL = {
+    "name": "extra",
+    "subject": "Hello {{ first_name }}",
+    "body": "Your link: {{ link }}\nNo reminders: {{ opt_out_link }}",
+}
 PERSON = {"name": "Person A1", "email": "a1@example.org", "team": "North"}
 
 
@@ -1086,7 +1090,7 @@ OUTSIDE_THEIR_PROGRAMMES = [
         "programme_manager",
         "POST",
         "/admin/waves/{wave_b}/reminders/emails/{template_b}",
-        {"subject": "Changed", "body": "Changed {{ link }}"},
+        {"subject": "Changed", "body": "Changed {{ link }} {{ opt_out_link }}"},
     ),
     ("programme_manager", "GET", "/admin/waves/{wave_b}/outbox/{message_b}", {}),
     ("programme_manager", "GET", "/admin/waves/{wave_b}/non-respondents.csv", {}),
@@ -1665,7 +1669,7 @@ def test_script_in_wave_step_and_email_texts_is_shown_as_text(client, auth, sess
     session.commit()
     saved = client.post(
         f"/admin/waves/{world.wave_a}/reminders/emails/{world.template_a}",
-        data={"subject": "About " + SCRIPT, "body": SCRIPT + " {{ link }}"},
+        data={"subject": "About " + SCRIPT, "body": SCRIPT + " {{ link }} {{ opt_out_link }}"},
     )
     assert saved.status_code == 303, saved.text
     assert session.get(EmailTemplate, world.template_a) is not None

@@ -38,6 +38,7 @@ ACTIONS = {
     "response.reopen": "Response reopened",
     "reminders.plan": "Reminder plan or email changed",
     "reminders.send": "Reminders sent",
+    "reminders.test": "Test email sent to staff",
     "export.download": "Data downloaded",
 }
 PER_PAGE = 50

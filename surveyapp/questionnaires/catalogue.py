@@ -107,6 +107,19 @@ def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
     return result.questionnaire
 
 
+#: Questionnaires rebuilt from stored versions, by (key, content hash): a version's text
+#: never changes, so an entry never goes stale.
+_REBUILT: dict[tuple[str, str], Questionnaire] = {}
+
+
+def cached_questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
+    """:func:`questionnaire_of`, rebuilt once per process (sending asks once per message)."""
+    key = (version.questionnaire_key, version.content_hash)
+    if key not in _REBUILT:
+        _REBUILT[key] = questionnaire_of(version)
+    return _REBUILT[key]
+
+
 def changes_between(old: QuestionnaireVersion, new: QuestionnaireVersion) -> list[Change]:
     """Describe what changed from one stored version to the next."""
     return compare(questionnaire_of(old), questionnaire_of(new))

@@ -242,8 +242,16 @@ class Questionnaire:
         raise KeyError(page_id)
 
     def shown_pages(self, answers: Mapping[str, Any]) -> tuple[Page, ...]:
-        """The pages this participant sees, given their answers so far."""
-        return tuple(page for page in self.pages if page.is_shown(answers))
+        """The pages this participant goes through, given their answers so far.
+
+        The one rule by which pages are shown and counted (the participant's "Page x of
+        y", the reminders' "pages done of pages" and the non-respondent list all follow
+        it, through ``respond.flow.progress``): a page counts when its condition holds on
+        the answers that still apply (an answer on a page that stopped applying opens
+        nothing, as :meth:`relevant_answers` drops it) and it has a question to show.
+        """
+        kept = self.relevant_answers(answers)
+        return tuple(page for page in self.pages if page.is_shown(kept) and page.shown_items(kept))
 
     def page_after(self, page_id: str | None, answers: Mapping[str, Any]) -> Page | None:
         """The next shown page after ``page_id`` (the first when None); None at the end."""

@@ -16,6 +16,7 @@ from flask import (
 from surveyapp.db import get_session
 from surveyapp.questionnaires import catalogue
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
+from surveyapp.respond import flow
 from surveyapp.web.context import (
     audit_action,
     get_catalogue,
@@ -183,8 +184,7 @@ def preview_page(key: str, page_id: str):
             )
             return redirect(target, code=303)
         posted, errors, revealed = result.posted, result.errors, result.revealed
-    shown = questionnaire.shown_pages(answers)
-    position = next((i for i, p in enumerate(shown) if p.id == page.id), None)
+    position, page_count = flow.page_place(questionnaire, answers, page.id)
     previous = questionnaire.page_before(page.id, answers)
     context = {
         "questionnaire": questionnaire,
@@ -195,8 +195,8 @@ def preview_page(key: str, page_id: str):
         "error_labels": error_labels(page, errors),
         "revealed": revealed,
         "form": form,
-        "position": (position or 0) + 1,
-        "page_count": len(shown),
+        "position": position,
+        "page_count": page_count,
         "action": url_for(".preview_page", key=key, page_id=page.id),
         "back": url_for(".preview_page", key=key, page_id=previous.id)
         if previous

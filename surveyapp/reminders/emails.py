@@ -23,6 +23,8 @@ FIELDS = {
     "organisation": "Kent County Council",
     "programme": "Pilot peer support programme 2010",
     "wave": "Baseline",
+    "questionnaire": "Session evaluation",
+    "estimated_minutes": 15,
     "deadline": "Wednesday 16 March 2011",
     "link": "https://surveys.example.org/r/abcdefghijklmnopqrstuv",
     "pages_done": 2,
@@ -135,6 +137,64 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
     return problems
 
 
+#: Stand-ins for the two links when checking that a message carries them: told apart from
+#: each other (the real opt-out link starts with the personal link) and from any other text.
+_LINK_MARKS = {
+    "link": "https://links.invalid/r/PERSONAL-LINK-0f3c",
+    "opt_out_link": "https://links.invalid/o/OPT-OUT-LINK-7a1d",
+}
+#: What each link is called on the page.
+_LINK_NAMES = {"link": "the personal link", "opt_out_link": "the opt-out link"}
+
+
+def _blank(value):
+    return 0 if isinstance(value, int) else ""
+
+
+def missing_links(body: str) -> str | None:
+    """Say which of the two links a usable message leaves out; None when it carries both.
+
+    Every invitation and reminder must give the person their personal link and the link
+    that stops reminders. The message is written out twice, for a person who has started
+    and for one with every other field empty, so a link hidden behind ``{% if %}`` for
+    some people counts as missing.
+    """
+    started = {**FIELDS, **_LINK_MARKS}
+    empty = {**{name: _blank(value) for name, value in FIELDS.items()}, **_LINK_MARKS}
+    try:
+        compiled = _compiled(body)
+    except TemplateSyntaxError:
+        return None  # template_problems gives the line
+    written = []
+    for values in (started, empty):
+        try:
+            written.append(_render(compiled, values))
+        except (SecurityError, UndefinedError, ArithmeticError, TypeError, ValueError, LookupError):
+            continue  # template_problems reports what fails for the sample person
+    if not written:
+        return None
+    missing = [
+        name for name, mark in _LINK_MARKS.items() if not all(mark in text for text in written)
+    ]
+    if not missing:
+        return None
+    named = " and ".join(f"{_LINK_NAMES[name]} ({{{{ {name} }}}})" for name in missing)
+    return (
+        f"The message must include {named}. Every invitation and reminder gives each "
+        "person their link to the questionnaire and a way to stop reminders."
+    )
+
+
+def save_problems(subject: str, body: str) -> dict[str, str]:
+    """What stops a template being saved: :func:`template_problems`, then the two links."""
+    problems = template_problems(subject, body)
+    if "body" not in problems:
+        missing = missing_links(body)
+        if missing:
+            problems["body"] = missing
+    return problems
+
+
 def _field_message(error: str) -> str:
     # Jinja says "'lastname' is undefined"; say it plainly.
     name = error.split("'")[1] if error.count("'") >= 2 else error
@@ -160,8 +220,8 @@ DEFAULTS = {
         """Dear {{ first_name }},
 
 You are taking part in {{ programme }}. As part of its evaluation we ask everyone
-to fill in a short questionnaire. It takes about 15 minutes, and you can stop and
-come back later on the same link.
+to fill in a short questionnaire. It takes about {{ estimated_minutes }} minutes, and you can
+stop and come back later on the same link.
 
 Your personal link (please do not share it):
 {{ link }}

@@ -33,6 +33,7 @@ from surveyapp.models import (
     ReminderStep,
     Wave,
 )
+from surveyapp.questionnaires.catalogue import cached_questionnaire_of
 from surveyapp.reminders import emails as templates
 from surveyapp.reminders import html_part
 from surveyapp.reminders.calendar import long_date, working_days_after
@@ -256,6 +257,7 @@ def values_for(
     person = invitation.participant
     wave = step.wave
     link = personal_link(invitation, settings)
+    questionnaire = cached_questionnaire_of(wave.questionnaire_version)
     return {
         "first_name": person.name.split()[0] if person.name.split() else person.name,
         "full_name": person.name,
@@ -263,6 +265,8 @@ def values_for(
         "organisation": person.organisation,
         "programme": wave.programme.name,
         "wave": wave.label,
+        "questionnaire": questionnaire.title,
+        "estimated_minutes": questionnaire.estimated_minutes,
         "deadline": deadline_of(step, now, settings.zone),
         "link": link,
         "pages_done": invitation.pages_done,

@@ -23,8 +23,8 @@ from surveyapp.models import (
     ReminderStep,
     Wave,
 )
+from surveyapp.reminders import editor, plan, sending
 from surveyapp.reminders import emails as templates
-from surveyapp.reminders import plan, sending
 from surveyapp.reminders.forms import NewTemplateForm, StepForm, TemplateForm
 from surveyapp.timezones import to_local, to_utc
 from surveyapp.waves import dashboard
@@ -289,28 +289,37 @@ def _problems_to_fields(form: TemplateForm, problems: dict[str, str]) -> None:
         getattr(form, part).errors = [*getattr(form, part).errors, message]
 
 
-def _template_page(wave: Wave, template: EmailTemplate | None, form: TemplateForm, people):
-    """What the email editor shows, with the preview for the chosen person."""
-    db = get_session()
+def _chosen(form: TemplateForm, people):
+    """The person the editor previews: the one chosen, else the first invited, else None."""
     chosen = next((i for i in people if str(i.id) == form.participant.data), None)
     if chosen is None and people:
         chosen = people[0]
         form.participant.data = str(chosen.id)
+    return chosen
+
+
+def _template_page(wave: Wave, template: EmailTemplate | None, form: TemplateForm, people):
+    """What the email editor shows, with the preview for the chosen person."""
+    db = get_session()
+    chosen = _chosen(form, people)
     step = plan.template_step(db, wave, template)
+    settings = sending.settings_from_config(current_app.config)
     return {
         "wave": wave,
         "template": template,
         "form": form,
-        "fields": templates.FIELDS,
+        "fields": editor.fields_for(chosen, step, now=now(), settings=settings),
         "preview": plan.preview_template(
             form.subject.data or "",
             form.body.data or "",
-            chosen,
+            chosen or editor.example_invitation(),
             step,
             now=now(),
-            settings=sending.settings_from_config(current_app.config),
+            settings=settings,
         ),
         "chosen": chosen,
+        "missing_links": templates.missing_links(form.body.data or ""),
+        "mail_server": bool(current_app.config.get("MAIL_SERVER")),
     }
 
 
@@ -325,7 +334,7 @@ def template_new(wave_id: int):
     form.set_choices(people)
     if form.is_submitted() and not form.preview.data:
         form.validate()  # every mistake is named at once: the form's, the text's, the name's
-        problems = templates.template_problems(form.subject.data or "", form.body.data or "")
+        problems = templates.save_problems(form.subject.data or "", form.body.data or "")
         taken = db.scalar(
             select(EmailTemplate.id).where(
                 EmailTemplate.wave_id == wave.id, EmailTemplate.name == form.name.data
@@ -370,7 +379,8 @@ def template_edit(wave_id: int, template_id: int):
     people = plan.preview_people(db, wave)
     form.set_choices(people)
     if form.validate_on_submit():
-        problems = templates.template_problems(form.subject.data, form.body.data)
+        check = templates.template_problems if form.preview.data else templates.save_problems
+        problems = check(form.subject.data, form.body.data)
         _problems_to_fields(form, problems)
         if not problems and not form.preview.data:
             template.subject = form.subject.data.strip()
@@ -411,6 +421,63 @@ def template_preview(wave_id: int, template_id: int | None):
         "reminders/_template_preview.html",
         **_template_page(wave, template, form, people),
     )
+
+
+@bp.post("/waves/<int:wave_id>/reminders/emails/test", defaults={"template_id": None})
+@bp.post("/waves/<int:wave_id>/reminders/emails/<int:template_id>/test")
+@requires("manage_waves")
+def template_test(wave_id: int, template_id: int | None):
+    """Send the email as typed, for the chosen person, to the signed-in member of staff.
+
+    Nothing is saved but the audit entry; the page comes back with the text as typed.
+    """
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    template = _template(wave, template_id) if template_id is not None else None
+    form = TemplateForm() if template is not None else NewTemplateForm()
+    people = plan.preview_people(db, wave)
+    form.set_choices(people)
+    form.validate()  # CSRFProtect has checked the token before this view runs
+    if template is None:
+        form.name.errors = []  # the name matters when saving, not for a test
+    problems = templates.template_problems(form.subject.data or "", form.body.data or "")
+    _problems_to_fields(form, problems)
+    name = "reminders/template_edit.html" if template is not None else "reminders/template_new.html"
+    if form.errors:
+        return render_template(name, **_template_page(wave, template, form, people)), 422
+    settings = sending.settings_from_config(current_app.config)
+    step = plan.template_step(db, wave, template)
+    chosen = _chosen(form, people)
+    fields = editor.fields_for(chosen, step, now=now(), settings=settings)
+    rendered = templates.render(
+        form.subject.data, form.body.data, editor.with_example_links(fields.values, settings)
+    )
+    try:
+        problem = editor.send_test(
+            mailer_from_config(current_app.config),
+            to=g.user.email,
+            rendered=rendered,
+            settings=settings,
+        )
+    except ValueError as error:  # a mail setting that cannot work
+        problem = str(error)
+    called = f"“{template.name}”" if template is not None else "the new email"
+    if problem is None:
+        audit_action(
+            "reminders.test",
+            f"Test of {called} of “{wave.label}” sent to {g.user.email}",
+            programme_id=wave.programme_id,
+            kind="email template" if template is not None else "",
+            number=template.id if template is not None else "",
+        )
+        db.commit()
+        flash(f"A test of {called} for {fields.person} was sent to {g.user.email}.")
+    else:
+        flash(
+            f"The test was not sent because {problem}. The preview shows what it would say.",
+            "error",
+        )
+    return render_template(name, **_template_page(wave, template, form, people))
 
 
 @bp.get("/waves/<int:wave_id>/outbox")

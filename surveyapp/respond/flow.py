@@ -120,9 +120,29 @@ def may_show(questionnaire: Questionnaire, answers: Mapping[str, Any], page_id: 
 
 
 def progress(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> tuple[int, int]:
-    """Return (pages answered, pages shown) given the answers so far."""
+    """Return (pages answered, pages to go through) given the answers so far.
+
+    The one page count: stored on the invitation (``pages_done``, ``pages_total``) each
+    time answers are kept, and read from there by the reminders' fields and the
+    non-respondent list; :func:`page_place` gives the participant the same total.
+    """
     pages = questionnaire.shown_pages(answers)
     return sum(1 for page in pages if is_page_answered(page, answers)), len(pages)
+
+
+def page_place(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], page_id: str
+) -> tuple[int, int]:
+    """Return (x, y) for "Page x of y": where a page falls among those counted by
+    :func:`progress`. A page not among them (a preview of one that does not apply) is 1."""
+    pages = questionnaire.shown_pages(answers)
+    position = next((number for number, page in enumerate(pages, 1) if page.id == page_id), 1)
+    return position, len(pages)
+
+
+def count_pages(invitation: Invitation, questionnaire: Questionnaire, answers) -> None:
+    """Keep the invitation's page count (:func:`progress`) up to date with its answers."""
+    invitation.pages_done, invitation.pages_total = progress(questionnaire, answers)
 
 
 def record_answers(
@@ -149,7 +169,7 @@ def record_answers(
     answers = {**earlier, **values} if earlier is not None else answers_of(session, invitation)
     if invitation.started_at is None:
         invitation.started_at = now
-    invitation.pages_done, invitation.pages_total = progress(questionnaire, answers)
+    count_pages(invitation, questionnaire, answers)
     session.flush()
     return answers
 

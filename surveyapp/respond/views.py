@@ -155,7 +155,7 @@ def current_page(page_id: str):
 
 
 def _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed):
-    shown = questionnaire.shown_pages(answers)
+    position, page_count = flow.page_place(questionnaire, answers, page.id)
     previous = questionnaire.page_before(page.id, answers)
     typed = read_page(page, posted, answers).values
     context = {
@@ -168,8 +168,8 @@ def _render_page(invitation, questionnaire, answers, page, form, posted, errors,
         "error_labels": error_labels(page, errors),
         "revealed": revealed,
         "form": form,
-        "position": next((i for i, p in enumerate(shown) if p.id == page.id), 0) + 1,
-        "page_count": len(shown),
+        "position": position,
+        "page_count": page_count,
         "action": url_for(".current_page", page_id=page.id),
         "draft_url": url_for(".draft_save", page_id=page.id),
         "back": url_for(".current_page", page_id=previous.id) if previous else url_for(".start"),
@@ -259,6 +259,8 @@ def draft_save(page_id: str):
         if item.type == "long_text" and item.id in request.form:
             text = clean_text(request.form[item.id]).strip()[: item.max_length]
             flow.save_text_draft(db, invitation, item.id, text, now=now())
+    # A long answer can open a later page: the count the reminders give follows it.
+    flow.count_pages(invitation, questionnaire, flow.answers_of(db, invitation))
     db.commit()
     return "", 204
 

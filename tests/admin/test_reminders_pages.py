@@ -170,13 +170,14 @@ def test_template_editor_saves_a_good_email_and_lists_the_fields(client, auth, s
     url = f"/admin/waves/{wave.id}/reminders/emails/{template.id}"
 
     page = client.get(url)
-    saved = client.post(url, data={"subject": "Hi {{ first_name }}", "body": "See {{ link }}"})
+    body = "See {{ link }}\nNo reminders: {{ opt_out_link }}"
+    saved = client.post(url, data={"subject": "Hi {{ first_name }}", "body": body})
 
     for field in ("first_name", "deadline", "pages_done", "opt_out_link"):
         assert f"{{{{ {field} }}}}" in page.text
     assert saved.status_code == 303
     session.expire_all()
-    assert (template.subject, template.body) == ("Hi {{ first_name }}", "See {{ link }}")
+    assert (template.subject, template.body) == ("Hi {{ first_name }}", body)
 
 
 def test_preview_fragment_shows_the_chosen_persons_first_name(client, auth, session):
@@ -239,7 +240,10 @@ def test_a_new_email_can_be_written(client, auth, session):
     url = f"/admin/waves/{wave.id}/reminders/emails/new"
 
     taken = client.post(url, data={"name": "reminder", "subject": "S", "body": "B"})
-    added = client.post(url, data={"name": "thanks_note", "subject": "S", "body": "B"})
+    added = client.post(
+        url,
+        data={"name": "thanks_note", "subject": "S", "body": "B {{ link }} {{ opt_out_link }}"},
+    )
 
     assert taken.status_code == 422
     assert "This wave already has an email with this name" in taken.text

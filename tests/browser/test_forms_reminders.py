@@ -5,15 +5,19 @@ and writing and editing the emails with their preview. Each journey checks what 
 page then says and what the database holds.
 """
 
+import threading
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
-from surveyapp import PROJECT_ROOT
+from surveyapp import PROJECT_ROOT, create_app
+from surveyapp.db import Base
 from surveyapp.models import (
     Answer,
+    AuditEvent,
     DraftAnswer,
     EmailTemplate,
     Invitation,
@@ -23,8 +27,9 @@ from surveyapp.models import (
     Wave,
 )
 from surveyapp.questionnaires import load_all
-from tests.browser.conftest import sign_in
-from tests.conftest import NOW
+from surveyapp.staff import operations as accounts
+from tests.browser.conftest import LiveServer, sign_in
+from tests.conftest import NOW, PASSWORD
 from tests.factories import make_participant, make_programme, make_wave
 
 pytestmark = pytest.mark.browser
@@ -427,7 +432,8 @@ def test_send_now_shows_who_gets_the_email_then_sends_it(live_server, open_page,
 
 NEW_SUBJECT = "Thank you, {{ first_name }}"
 NEW_BODY = (
-    "Dear {{ first_name }},\n\nThank you for answering about {{ programme }}.\n\n{{ signature }}"
+    "Dear {{ first_name }},\n\nThank you for answering about {{ programme }}.\n\n"
+    "Your link: {{ link }}\n\n{{ signature }}\n\nNo more reminders: {{ opt_out_link }}"
 )
 
 
@@ -495,12 +501,26 @@ def test_writing_and_editing_emails_with_the_live_preview(live_server, open_page
     page.fill("#subject", "  Still time: {{ wave }} questionnaire  ")
     page.fill("#body", "Hello {{ full_name }}, your link: {{ link }}")
     page.wait_for_selector("#preview-body:has-text('Hello Kwame Mensah, your link:')")
+    # The preview warns that the opt-out link is missing, and saving is refused.
+    page.wait_for_selector("#preview-links:has-text('the opt-out link')")
+    page.click("button:has-text('Save the email')")
+    page.wait_for_selector(f"{ERRORS}:has-text('opt-out link')")
+    assert "The message must include the opt-out link ({{ opt_out_link }})." in page.inner_text(
+        f"{ERRORS} a[href='#body']"
+    )
+    assert "must include the opt-out link" in page.inner_text("#body-error")
+    assert page.locator(BANNER).count() == 0
+    assert _templates(live_server, wave_id)["reminder"] == before["reminder"]
+
+    page.fill("#body", "Hello {{ full_name }}, your link: {{ link }}\nStop: {{ opt_out_link }}")
+    page.wait_for_selector("#preview-body:has-text('Stop:')")
+    assert page.locator("#preview-links").count() == 0
     page.click("button:has-text('Save the email')")
     page.wait_for_selector(BANNER)
     assert "Email “reminder” saved." in _banner(page)
     assert _templates(live_server, wave_id)["reminder"] == (
         "Still time: {{ wave }} questionnaire",
-        "Hello {{ full_name }}, your link: {{ link }}",
+        "Hello {{ full_name }}, your link: {{ link }}\nStop: {{ opt_out_link }}",
     )
 
 
@@ -554,13 +574,31 @@ def test_writing_and_editing_emails_without_javascript(live_server, open_page):
     page.click("button:text-is('Preview')")
     page.wait_for_selector("#preview-body:has-text('Dear Kwame, please answer by')")
     assert page.inner_text("#preview-subject") == "Last chance, Kwame"
+    assert "the personal link ({{ link }}) and the opt-out link" in page.inner_text(
+        "#preview-links"
+    )
     assert _templates(live_server, wave_id)["final"] == before["final"]
+    # Without either link it is refused, naming both.
+    page.click("button:has-text('Save the email')")
+    page.wait_for_selector(ERRORS)
+    assert (
+        "The message must include the personal link ({{ link }}) and the opt-out link "
+        "({{ opt_out_link }})." in page.inner_text(ERRORS)
+    )
+    assert page.locator(BANNER).count() == 0
+    assert _templates(live_server, wave_id)["final"] == before["final"]
+
+    final_body = (
+        "Dear {{ first_name }}, please answer by {{ deadline }}: {{ link }}\n"
+        "No more reminders: {{ opt_out_link }}"
+    )
+    page.fill("#body", final_body)
     page.click("button:has-text('Save the email')")
     page.wait_for_selector(BANNER)
     assert "Email “final” saved." in _banner(page)
     assert _templates(live_server, wave_id)["final"] == (
         "Last chance, {{ first_name }}",
-        "Dear {{ first_name }}, please answer by {{ deadline }}.",
+        final_body,
     )
 
 
@@ -586,3 +624,123 @@ def test_a_new_email_with_several_mistakes_names_them_all(live_server, open_page
     assert "Use only lower case letters, numbers and underscores" in page.inner_text("#name-error")
     assert "unexpected end of template" in page.inner_text("#subject-error")
     assert "“firstname” is not a field." in page.inner_text("#body-error")
+
+
+# -- Send a test to me ----------------------------------------------------------------
+
+
+@pytest.fixture
+def mailing_server(tmp_path, smtp_server, smtp_config):
+    """A live server like ``live_server`` whose mail goes to the loopback SMTP server."""
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-tests",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'mailing.sqlite'}",
+            "CLOCK": lambda: NOW,
+            **smtp_config,
+        }
+    )
+    Base.metadata.create_all(app.extensions["surveyapp.engine"])
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        accounts.create_user(
+            session, email="admin@example.org", password=PASSWORD, role="admin", now=NOW
+        )
+        session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(
+        f"http://127.0.0.1:{server.server_port}", app.extensions["surveyapp.sessionmaker"]
+    )
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+    app.extensions["surveyapp.engine"].dispose()
+
+
+def _test_events(server) -> list[str]:
+    with server.sessionmaker() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "reminders.test"))
+        return [event.summary for event in events]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.posts(
+    "/admin/waves/<int:wave_id>/reminders/emails/<int:template_id>/test",
+    "/admin/waves/<int:wave_id>/reminders/emails/test",
+)
+def test_send_a_test_to_me_mails_the_email_as_typed(
+    browser, mailing_server, smtp_server, javascript
+):
+    wave_id = _wave(mailing_server, label="Six months")
+    before = _templates(mailing_server, wave_id)
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    sign_in(page, mailing_server.url)
+    _goto_wave_page(page, mailing_server, wave_id, "Emails")
+    page.click("a:text-is('reminder')")
+    page.wait_for_selector("h1:has-text('Email “reminder”')")
+    # The fields are this wave's, for a person invited to it.
+    fields = page.inner_text("#fields-list")
+    assert "Six months" in fields and "2010" not in fields
+    assert "Shown for Siân Ó Dónaill, invited to Six months." in page.inner_text("#fields-for")
+    page.select_option("#participant", label="Kwame Mensah (A002)")
+    page.fill("#subject", "Test run: {{ wave }}")
+    page.fill("#body", "Dear {{ first_name }}, {{ estimated_minutes }} minutes: {{ link }}")
+    page.click("button:has-text('Send a test to me')")
+    page.wait_for_selector(BANNER)
+
+    assert "A test of “reminder” for Kwame Mensah was sent to admin@example.org." in _banner(page)
+    assert page.input_value("#body") == (
+        "Dear {{ first_name }}, {{ estimated_minutes }} minutes: {{ link }}"
+    )  # still as typed, and not saved
+    assert _templates(mailing_server, wave_id) == before
+    (message,) = smtp_server.handler.messages
+    assert (message["To"], message["Subject"]) == ("admin@example.org", "Test run: Six months")
+    assert message.get_content().startswith(
+        "Dear Kwame, 3 minutes: https://surveys.example.org/r/example-link"
+    )
+    assert _test_events(mailing_server) == [
+        "Test of “reminder” of “Six months” sent to admin@example.org"
+    ]
+
+    # A new email, not yet saved, can be tried too.
+    _goto_wave_page(page, mailing_server, wave_id, "Emails")
+    page.click("a:has-text('Write a new email')")
+    page.wait_for_selector("h1:has-text('Write a new email')")
+    page.fill("#name", "thank_you")
+    page.fill("#subject", NEW_SUBJECT)
+    page.fill("#body", NEW_BODY)
+    page.click("button:has-text('Send a test to me')")
+    page.wait_for_selector(BANNER)
+    assert "A test of the new email for Siân Ó Dónaill was sent to admin@example.org." in (
+        _banner(page)
+    )
+    assert page.input_value("#name") == "thank_you"
+    assert _templates(mailing_server, wave_id) == before
+    assert [m["Subject"] for m in smtp_server.handler.messages] == [
+        "Test run: Six months",
+        "Thank you, Siân",
+    ]
+    assert len(_test_events(mailing_server)) == 2
+    context.close()
+
+
+@pytest.mark.posts("/admin/waves/<int:wave_id>/reminders/emails/<int:template_id>/test")
+def test_send_a_test_to_me_without_a_mail_server_says_it_was_not_sent(live_server, open_page):
+    wave_id = _wave(live_server)
+    page = open_page(javascript=False)
+    _goto_wave_page(page, live_server, wave_id, "Emails")
+    page.click("a:text-is('invitation')")
+    page.wait_for_selector("h1:has-text('Email “invitation”')")
+    assert "There is no mail server, so a test cannot be sent" in page.inner_text("main")
+    page.click("button:has-text('Send a test to me')")
+    page.wait_for_selector(BANNER)
+
+    assert (
+        "The test was not sent because there is no mail server (SURVEYAPP_MAIL_SERVER is not "
+        "set)." in _banner(page)
+    )
+    assert page.locator(".govuk-notification-banner--success").count() == 0
+    assert page.inner_text("#preview-body").startswith("Dear Siân,")
+    assert _test_events(live_server) == []
