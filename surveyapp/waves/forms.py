@@ -2,12 +2,10 @@
 
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
     StringField,
-    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -16,6 +14,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from surveyapp.web.dates import DateInputField, TimeInputField
 from surveyapp.web.forms import CheckboxesField, Required, StaffForm
 
 
@@ -28,10 +27,10 @@ class WaveForm(StaffForm):
     version = SelectField(
         "Questionnaire", validators=[Required("Choose a questionnaire")], coerce=str
     )
-    opens_on = DateField("Opens on", validators=[Required("Enter the opening date")])
-    opens_time = TimeField("at", validators=[Required("Enter the opening time")])
-    closes_on = DateField("Closes on", validators=[Required("Enter the closing date")])
-    closes_time = TimeField("at", validators=[Required("Enter the closing time")])
+    opens_on = DateInputField("Opening date", required="Enter the opening date")
+    opens_time = TimeInputField("Opening time", required="Enter the opening time")
+    closes_on = DateInputField("Closing date", required="Enter the closing date")
+    closes_time = TimeInputField("Closing time", required="Enter the closing time")
     target_rate = IntegerField(
         "Target response rate (%)",
         default=60,

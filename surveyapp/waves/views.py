@@ -27,6 +27,7 @@ from surveyapp.models import (
 )
 from surveyapp.people import roster
 from surveyapp.questionnaires import catalogue
+from surveyapp.reminders import calendar
 from surveyapp.respond import release
 from surveyapp.staff import access
 from surveyapp.timezones import to_local, to_utc
@@ -59,8 +60,10 @@ def wave_new(programme_id: int):
             second=0, microsecond=0
         )
         form.opens_on.data, form.opens_time.data = opens.date(), opens.time()
-        closes = opens + timedelta(days=21)
-        form.closes_on.data, form.closes_time.data = closes.date(), time(17, 0)
+        closes = opens.date() + timedelta(days=21)
+        while not calendar.is_working_day(closes):  # not on Christmas Day or a Sunday
+            closes += timedelta(days=1)
+        form.closes_on.data, form.closes_time.data = closes, time(17, 0)
     counting = request.method == "POST" and "count" in request.form
     if not counting and form.validate_on_submit():
         zone = current_app.config["STUDY_TIMEZONE"]

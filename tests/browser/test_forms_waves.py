@@ -37,14 +37,20 @@ def _programme(live_server) -> int:
         return programme.id
 
 
+def fill_date(page, field: str, day_month_year: str) -> None:
+    """Type a date into the three GOV.UK boxes, as a person would: "23 5 2030"."""
+    for part, value in zip(("day", "month", "year"), day_month_year.split(), strict=True):
+        page.fill(f"#{field}-{part}", value)
+
+
 def _fill_wave(page, *, label: str) -> None:
     page.fill("#label", label)
     page.select_option(
         "#version", label="Action learning project: evaluation for mentors (version 1)"
     )
-    page.fill("#opens_on", "2030-05-02")
+    fill_date(page, "opens_on", "2 5 2030")
     page.fill("#opens_time", "09:30")
-    page.fill("#closes_on", "2030-05-23")
+    fill_date(page, "closes_on", "23 5 2030")
     page.fill("#closes_time", "17:00")
     page.fill("#target_rate", "75")
     page.click("label:has-text('Identified')")
@@ -123,4 +129,56 @@ def test_without_javascript_the_count_button_counts_and_a_blank_name_is_refused(
     assert wave.audience == {"region": ["London"], "role": ["Set member"]}
     assert invited == ["A005", "A006"]
     assert wave.privacy == "anonymous"
+    context.close()
+
+
+@pytest.mark.posts("/admin/programmes/<int:programme_id>/waves/new")
+def test_in_an_american_browser_17_00_stays_17_00_and_the_wave_closes_at_5pm_uk_time(
+    browser, live_server
+):
+    """A 12-hour-clock locale once showed 17:00 as "05:00" and dates as mm/dd/yyyy."""
+    programme_id = _programme(live_server)
+    context = browser.new_context(locale="en-US", timezone_id="America/New_York")
+    page = context.new_page()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/waves/new")
+
+    form = page.locator("main form")
+    assert form.locator("input[type=date], input[type=time]").count() == 0
+    # Suggested: opening now (1pm in London), closing three weeks on at 17:00.
+    assert page.input_value("#opens_time") == "13:00"
+    assert page.input_value("#closes_time") == "17:00"
+    assert [page.input_value(f"#closes_on-{part}") for part in ("day", "month", "year")] == [
+        "22",
+        "5",
+        "2030",
+    ]
+    for box in ("Day", "Month", "Year"):
+        assert page.get_attribute(f"#closes_on-{box.lower()}", "inputmode") == "numeric"
+        assert page.locator(f"#closes_on label:has-text('{box}')").count() == 1
+
+    _fill_wave(page, label="Endpoint")
+    page.fill("#closes_time", "")
+    page.type("#closes_time", "17:00")
+    assert page.input_value("#closes_time") == "17:00"
+    fill_date(page, "closes_on", "31 2 2030")  # no 31 February
+    page.click("button:has-text('Create the wave and its links')")
+
+    summary = page.locator(".govuk-error-summary")
+    assert "Closing date must be a real date" in summary.inner_text()
+    assert summary.locator("a").first.get_attribute("href") == "#closes_on-day"
+    assert " ".join(page.inner_text("#closes_on-error").split()) == (
+        "Error: Closing date must be a real date"
+    )
+    assert page.input_value("#closes_on-day") == "31"  # what was typed stays, to correct
+    assert page.input_value("#closes_time") == "17:00"
+    assert _saved(live_server, "Endpoint")[0] is None
+
+    fill_date(page, "closes_on", "28 2 2031")
+    page.click("button:has-text('Create the wave and its links')")
+    page.wait_for_selector(".govuk-notification-banner:has-text('Endpoint')")
+    wave, _ = _saved(live_server, "Endpoint")
+    assert wave.closes_at == datetime(2031, 2, 28, 17, 0)  # Greenwich Mean Time: 17:00 UTC
+    assert wave.opens_at == datetime(2030, 5, 2, 8, 30)  # 09:30 British Summer Time
+    assert "28 February 2031, 5:00pm" in page.inner_text("main")
     context.close()
