@@ -254,3 +254,22 @@ def test_a_wave_not_yet_open_can_move_its_opening_and_its_steps_move_with_it(cli
     first_reminder = sending.steps_of(session, wave)[1]
     assert sending.due_at(first_reminder) == datetime(2030, 5, 20, 8, 0)  # a week on, a Monday
     assert "opening 6 May 2030, 1:00pm to 13 May 2030, 9:00am" in _changes(session)[0].summary
+
+
+def test_the_audit_log_is_searched_by_days_typed_in_day_month_and_year_boxes(client, auth, session):
+    auth.login()
+    wave = _wave(session)
+    client.post(f"/admin/waves/{wave.id}/edit", data=_form(label="Renamed"))
+
+    found = client.get(
+        "/admin/audit?since-day=1&since-month=5&since-year=2030"
+        "&until-day=1&until-month=5&until-year=2030"
+    )
+    before = client.get("/admin/audit?until-day=30&until-month=4&until-year=2030")
+    impossible = client.get("/admin/audit?since-day=31&since-month=4&since-year=2030")
+
+    assert 'name="since-day" type="text" inputmode="numeric" value="1"' in found.text
+    assert "Wave changed" in found.text and "Renamed" in found.text
+    assert "Renamed" not in before.text
+    assert "From date must be a real date" in impossible.text
+    assert 'type="date"' not in found.text
