@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from surveyapp.models import AuditEvent, Invitation, Programme, Wave
 from tests.browser.conftest import sign_in
+from tests.browser.test_journey import axe_violations
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme, make_wave, stored_version
 
@@ -139,7 +140,11 @@ def test_in_an_american_browser_17_00_stays_17_00_and_the_wave_closes_at_5pm_uk_
 ):
     """A 12-hour-clock locale once showed 17:00 as "05:00" and dates as mm/dd/yyyy."""
     programme_id = _programme(live_server)
-    context = browser.new_context(locale="en-US", timezone_id="America/New_York")
+    context = browser.new_context(
+        locale="en-US",
+        timezone_id="America/New_York",
+        bypass_csp=True,  # for axe
+    )
     page = context.new_page()
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/programmes/{programme_id}/waves/new")
@@ -174,6 +179,7 @@ def test_in_an_american_browser_17_00_stays_17_00_and_the_wave_closes_at_5pm_uk_
     assert page.input_value("#closes_on-day") == "31"  # what was typed stays, to correct
     assert page.input_value("#closes_time") == "17:00"
     assert _saved(live_server, "Endpoint")[0] is None
+    assert axe_violations(page, "Create a wave with a date error") == []
 
     fill_date(page, "closes_on", "28 2 2031")
     page.click("button:has-text('Create the wave and its links')")
@@ -255,11 +261,13 @@ def test_leaving_out_people_who_answered_is_refused_and_nothing_changes(browser,
             if invitation.participant.id_number in ("A001", "A002"):
                 invitation.completed_at = NOW
         session.commit()
-    page = browser.new_page()
+    context = browser.new_context(bypass_csp=True)  # for axe
+    page = context.new_page()
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/waves/{wave_id}/edit")
     assert page.locator("#opens_on-day").count() == 0  # it has opened: the opening stays
     assert "A wave that has opened keeps its opening date" in page.inner_text("#opened")
+    assert axe_violations(page, "Change wave") == []
 
     page.fill("#label", "Renamed")
     page.uncheck("#role label:has-text('Mentor')")
@@ -273,6 +281,7 @@ def test_leaving_out_people_who_answered_is_refused_and_nothing_changes(browser,
     page.wait_for_selector(".govuk-error-summary:has-text('have answered')")
     summary = page.inner_text(".govuk-error-summary")
     assert "2 people have answered and would be left out of the new audience" in summary
+    assert axe_violations(page, "Change wave, refused") == []
     with live_server.sessionmaker() as session:
         wave = session.get(Wave, wave_id)
         assert (wave.label, wave.target_rate, wave.audience) == (
@@ -282,3 +291,4 @@ def test_leaving_out_people_who_answered_is_refused_and_nothing_changes(browser,
         )
         assert len(wave.invitations) == 3
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "wave.change")) is None
+    context.close()
