@@ -659,9 +659,13 @@ NEW_PROGRAMME = {"name": "Programme C", "run_by": "Us", "reporting_threshold": "
 NEW_WAVE = {
     "label": "Midterm",
     "version": "{version_a}",
-    "opens_on": "2030-05-02",
+    "opens_on-day": "2",
+    "opens_on-month": "5",
+    "opens_on-year": "2030",
     "opens_time": "09:00",
-    "closes_on": "2030-05-30",
+    "closes_on-day": "30",
+    "closes_on-month": "5",
+    "closes_on-year": "2030",
     "closes_time": "17:00",
     "target_rate": "60",
     "privacy": "identified",
@@ -729,7 +733,7 @@ ADMIN_FORMS = [
     pytest.param(
         _form(
             "/admin/programmes/{programme_a}/waves/new",
-            {**NEW_WAVE, "closes_on": "2030-05-01"},
+            {**NEW_WAVE, "closes_on-day": "1"},
             422,
             "The closing date must be after the opening date",
         ),
@@ -738,9 +742,9 @@ ADMIN_FORMS = [
     pytest.param(
         _form(
             "/admin/programmes/{programme_a}/waves/new",
-            {**NEW_WAVE, "opens_on": "2030-13-45"},
+            {**NEW_WAVE, "opens_on-day": "45", "opens_on-month": "13"},
             422,
-            "Not a valid date value",
+            "Opening date must be a real date",
         ),
         id="wave-impossible-date",
     ),
@@ -812,7 +816,7 @@ ADMIN_FORMS = [
             "/admin/waves/{wave_a}/reminders/steps/new",
             {**STEP, "when": "date"},
             422,
-            "Enter a date",
+            "Enter the sending date",
         ),
         id="step-by-date-without-a-date",
     ),

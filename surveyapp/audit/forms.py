@@ -1,7 +1,6 @@
 """The audit log's search form."""
 
 from wtforms import (
-    DateField,
     SelectField,
     StringField,
 )
@@ -10,6 +9,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from surveyapp.web.dates import DateInputField
 from surveyapp.web.forms import StaffForm
 
 
@@ -19,5 +19,5 @@ class AuditSearchForm(StaffForm):
 
     q = StringField("Who or what", validators=[Optional(), Length(max=200)])
     action = SelectField("Action", validators=[Optional()])
-    since = DateField("From (day)", validators=[Optional()])
-    until = DateField("To (day)", validators=[Optional()])
+    since = DateInputField("From date")
+    until = DateInputField("To date")

@@ -34,6 +34,7 @@ ACTIONS = {
     "participant.erase": "Participant erased",
     "retention.apply": "Contact details removed after the retention date",
     "wave.create": "Wave created",
+    "wave.change": "Wave changed",
     "wave.close": "Wave closed",
     "response.reopen": "Response reopened",
     "reminders.plan": "Reminder plan or email changed",

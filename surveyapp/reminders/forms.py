@@ -1,14 +1,12 @@
 """Forms of the reminder plan: a step and an email."""
 
 from wtforms import (
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -18,6 +16,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from surveyapp.web.dates import DateInputField, TimeInputField
 from surveyapp.web.forms import Required, StaffForm
 
 AUDIENCE_CHOICES = [
@@ -46,8 +45,8 @@ class StepForm(StaffForm):
         description="0 sends it when the wave opens.",
         validators=[Optional(), NumberRange(0, 365, "Enter a number of days from 0 to 365")],
     )
-    send_on = DateField("Date", validators=[Optional()])
-    send_time = TimeField("Time", validators=[Optional()])
+    send_on = DateInputField("Sending date")
+    send_time = TimeInputField("Sending time")
     audience = RadioField(
         "Who it goes to",
         description="Nobody who has completed, withdrawn or asked for no more reminders "
@@ -74,8 +73,8 @@ class StepForm(StaffForm):
             valid = False
         if self.when.data == "date":
             for field, message in (
-                (self.send_on, "Enter a date"),
-                (self.send_time, "Enter a time"),
+                (self.send_on, "Enter the sending date"),
+                (self.send_time, "Enter the sending time"),
             ):
                 if field.data is None and not field.errors:
                     field.errors.append(message)

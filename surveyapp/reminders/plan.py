@@ -21,6 +21,7 @@ from surveyapp.models import (
 )
 from surveyapp.reminders import emails as templates
 from surveyapp.reminders import sending
+from surveyapp.reminders.calendar import SendDay, send_day_of
 from surveyapp.reminders.models import SHOWN_STATES
 from surveyapp.text import csv_text, safe_cell  # noqa: F401 (safe_cell is part of this API)
 
@@ -40,6 +41,11 @@ def message_counts(session: Session, wave: Wave) -> dict[int, dict[str, int]]:
     ):
         counts.setdefault(step_id, {})[state] = n
     return counts
+
+
+def scheduled_steps(session: Session, wave: Wave) -> list[tuple[ReminderStep, SendDay]]:
+    """A wave's steps in order, each with its send day (moved off weekends and bank holidays)."""
+    return [(step, send_day_of(step)) for step in sending.steps_of(session, wave)]
 
 
 def new_recipients(session: Session, step: ReminderStep) -> list[Invitation]:

@@ -36,7 +36,7 @@ from surveyapp.models import (
 from surveyapp.questionnaires.catalogue import cached_questionnaire_of
 from surveyapp.reminders import emails as templates
 from surveyapp.reminders import html_part
-from surveyapp.reminders.calendar import long_date, working_days_after
+from surveyapp.reminders.calendar import long_date, send_day_of, working_days_after
 from surveyapp.timezones import to_local
 
 
@@ -122,10 +122,8 @@ def steps_of(session: Session, wave: Wave) -> list[ReminderStep]:
 
 
 def due_at(step: ReminderStep) -> datetime:
-    """When a step is due, in UTC."""
-    if step.send_on is not None:
-        return step.send_on
-    return step.wave.opens_at + timedelta(days=step.days_after_opening or 0)
+    """When a step is due, in UTC: never on a weekend or bank holiday (calendar.send_day)."""
+    return send_day_of(step).due
 
 
 def due_steps(session: Session, now: datetime) -> list[ReminderStep]:

@@ -87,7 +87,7 @@ def reminder_plan(wave_id: int):
         "reminders/reminder_plan.html",
         wave=wave,
         templates=wave_templates,
-        steps=[(step, sending.due_at(step)) for step in sending.steps_of(db, wave)],
+        steps=plan.scheduled_steps(db, wave),
         counts=plan.message_counts(db, wave),
         audiences=dashboard.AUDIENCE_WORDS,
         send_problem=plan.send_problem(wave, now()),
@@ -154,7 +154,9 @@ def _step_form(wave: Wave, step: ReminderStep | None):
                 number=saved.id,
             )
             db.commit()
-            flash(f"“{saved.label}” saved: due {local_time(sending.due_at(saved))}.")
+            due = local_time(sending.due_at(saved))
+            moved = plan.send_day_of(saved).note  # "Moved from ...: bank holiday", or ""
+            flash(f"“{saved.label}” saved: due {due}. {moved}".rstrip())
             return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
     name = (

@@ -1,13 +1,11 @@
-"""Forms of waves: creating one, and drawing a sample of non-respondents."""
+"""Forms of waves: creating one, changing it, and drawing a sample of non-respondents."""
 
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
     StringField,
-    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -16,6 +14,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from surveyapp.web.dates import DateInputField, TimeInputField
 from surveyapp.web.forms import CheckboxesField, Required, StaffForm
 
 
@@ -28,10 +27,10 @@ class WaveForm(StaffForm):
     version = SelectField(
         "Questionnaire", validators=[Required("Choose a questionnaire")], coerce=str
     )
-    opens_on = DateField("Opens on", validators=[Required("Enter the opening date")])
-    opens_time = TimeField("at", validators=[Required("Enter the opening time")])
-    closes_on = DateField("Closes on", validators=[Required("Enter the closing date")])
-    closes_time = TimeField("at", validators=[Required("Enter the closing time")])
+    opens_on = DateInputField("Opening date", required="Enter the opening date")
+    opens_time = TimeInputField("Opening time", required="Enter the opening time")
+    closes_on = DateInputField("Closing date", required="Enter the closing date")
+    closes_time = TimeInputField("Closing time", required="Enter the closing time")
     target_rate = IntegerField(
         "Target response rate (%)",
         default=60,
@@ -63,17 +62,46 @@ class WaveForm(StaffForm):
         self.version.choices = [
             SelectChoice(str(v.id), f"{v.title} (version {v.number})") for v in versions
         ]
-        for field in ("role", "team", "region"):
-            getattr(self, field).choices = [SelectChoice(value) for value in values[field]]
+        _offer_audience(self, values)
 
     def audience(self) -> dict[str, list[str]]:
-        """The ticked roles, teams and regions, keeping only values the form offers."""
-        chosen = {}
-        for name in ("role", "team", "region"):
-            field = getattr(self, name)
-            offered = {choice.value for choice in field.choices}
-            chosen[name] = [value for value in field.data or [] if value in offered]
-        return chosen
+        return _ticked_audience(self)
+
+
+def _offer_audience(form, values: dict[str, list[str]]) -> None:
+    for field in ("role", "team", "region"):
+        getattr(form, field).choices = [SelectChoice(value) for value in values[field]]
+
+
+def _ticked_audience(form) -> dict[str, list[str]]:
+    """The ticked roles, teams and regions, keeping only values the form offers."""
+    chosen = {}
+    for name in ("role", "team", "region"):
+        field = getattr(form, name)
+        offered = {choice.value for choice in field.choices}
+        chosen[name] = [value for value in field.data or [] if value in offered]
+    return chosen
+
+
+class ChangeWaveForm(StaffForm):
+    """Change a wave: the fields of Create a wave that can still change (not the
+    questionnaire, nor how answers are kept)."""
+
+    label = WaveForm.label
+    opens_on = WaveForm.opens_on
+    opens_time = WaveForm.opens_time
+    closes_on = WaveForm.closes_on
+    closes_time = WaveForm.closes_time
+    target_rate = WaveForm.target_rate
+    role = WaveForm.role
+    team = WaveForm.team
+    region = WaveForm.region
+
+    def set_choices(self, values: dict[str, list[str]]) -> None:
+        _offer_audience(self, values)
+
+    def audience(self) -> dict[str, list[str]]:
+        return _ticked_audience(self)
 
 
 class SampleForm(StaffForm):

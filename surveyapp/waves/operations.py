@@ -29,7 +29,12 @@ DEFAULT_TARGET_RATE = 60
 
 
 class WaveProblem(SurveyError):
-    """A wave cannot be created or changed as asked; the message says why."""
+    """A wave cannot be created or changed as asked; the message says why, and ``field``
+    names the form field it is about."""
+
+    def __init__(self, message: str, field: str = "closes_on") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def new_token() -> str:

@@ -27,12 +27,13 @@ from surveyapp.models import (
 )
 from surveyapp.people import roster
 from surveyapp.questionnaires import catalogue
+from surveyapp.reminders import calendar
 from surveyapp.respond import release
 from surveyapp.staff import access
 from surveyapp.timezones import to_local, to_utc
-from surveyapp.waves import chart, dashboard, small_counts
+from surveyapp.waves import changes, chart, dashboard, small_counts
 from surveyapp.waves import operations as waves
-from surveyapp.waves.forms import SampleForm, WaveForm
+from surveyapp.waves.forms import ChangeWaveForm, SampleForm, WaveForm
 from surveyapp.web.context import PER_PAGE, audit_action, csv_download, now, page_number, study_zone
 from surveyapp.web.forms import ActionForm
 from surveyapp.web.htmx import render_page_or_fragment, wants_fragment
@@ -59,8 +60,10 @@ def wave_new(programme_id: int):
             second=0, microsecond=0
         )
         form.opens_on.data, form.opens_time.data = opens.date(), opens.time()
-        closes = opens + timedelta(days=21)
-        form.closes_on.data, form.closes_time.data = closes.date(), time(17, 0)
+        closes = opens.date() + timedelta(days=21)
+        while not calendar.is_working_day(closes):  # not on Christmas Day or a Sunday
+            closes += timedelta(days=1)
+        form.closes_on.data, form.closes_time.data = closes, time(17, 0)
     counting = request.method == "POST" and "count" in request.form
     if not counting and form.validate_on_submit():
         zone = current_app.config["STUDY_TIMEZONE"]
@@ -145,6 +148,81 @@ def wave_detail(wave_id: int):
         pages=max(1, -(-total // per_page)),
         form=ActionForm(),
     )
+
+
+@bp.route("/waves/<int:wave_id>/edit", methods=["GET", "POST"])
+@requires("manage_waves")
+def wave_edit(wave_id: int):
+    """Change a wave: its name, dates (a closed wave reopens), target and audience."""
+    db = get_session()
+    wave = wave_or_404(wave_id)
+    zone = study_zone()
+    form = ChangeWaveForm()
+    has_opened = wave.opens_at <= now()
+    if has_opened:  # its opening stays: the boxes are not shown
+        del form.opens_on, form.opens_time
+    offered = roster.filter_values(db, wave.programme)
+    for name, values in (wave.audience or {}).items():  # keep values no one has any more
+        offered[name] = sorted(set(offered.get(name, [])) | set(values))
+    form.set_choices(offered)
+    if request.method == "GET":
+        opens, closes = to_local(wave.opens_at, zone), to_local(wave.closes_at, zone)
+        form.label.data, form.target_rate.data = wave.label, wave.target_rate
+        if not has_opened:
+            form.opens_on.data, form.opens_time.data = opens.date(), opens.time()
+        form.closes_on.data, form.closes_time.data = closes.date(), closes.time()
+        for name in waves.AUDIENCE_FIELDS:
+            form[name].data = (wave.audience or {}).get(name, [])
+    counting = request.method == "POST" and "count" in request.form
+    if not counting and form.validate_on_submit():
+        try:
+            change = changes.change_wave(
+                db,
+                wave,
+                label=form.label.data,
+                opens_at=wave.opens_at
+                if has_opened
+                else to_utc(form.opens_on.data, form.opens_time.data, zone),
+                closes_at=to_utc(form.closes_on.data, form.closes_time.data, zone),
+                target_rate=form.target_rate.data,
+                audience=form.audience(),
+                now=now(),
+                zone=zone,
+            )
+        except waves.WaveProblem as problem:
+            db.rollback()
+            _field_of(form, problem.field).errors.append(str(problem))
+        else:
+            if change.changed:
+                audit_action(
+                    "wave.change",
+                    f"Wave no. {wave.id} changed: {'; '.join(change.changes)}"
+                    + (f"; {change.invited} invited" if change.invited else "")
+                    + (f"; {change.removed} taken out" if change.removed else ""),
+                    programme_id=wave.programme_id,
+                    kind="wave",
+                    number=wave.id,
+                )
+                db.commit()
+            flash(change.sentence(wave.label))
+            return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "waves/wave_edit.html",
+        wave=wave,
+        form=form,
+        is_closed=wave.closes_at <= now(),
+        has_opened=has_opened,
+        invited=waves.audience_size(db, wave.programme, form.audience()),
+    ), status
+
+
+def _field_of(form: ChangeWaveForm, name: str):
+    """The field a problem is shown at; an audience problem at the first list shown."""
+    if name in waves.AUDIENCE_FIELDS:
+        shown = [form[f] for f in waves.AUDIENCE_FIELDS if form[f].choices]
+        return shown[0] if shown else form.label
+    return form[name] if name in form else form.closes_on
 
 
 @bp.post("/waves/<int:wave_id>/close")

@@ -1,7 +1,6 @@
 """The study team sets up a programme: cohort from CSV, participants, waves and links."""
 
 import io
-from datetime import date
 
 from sqlalchemy import func, select
 
@@ -196,9 +195,13 @@ def test_a_wave_invites_its_audience_with_unguessable_links(client, auth, sessio
         data={
             "label": "Baseline",
             "version": str(version.id),
-            "opens_on": "2030-05-01",
+            "opens_on-day": "1",
+            "opens_on-month": "5",
+            "opens_on-year": "2030",
             "opens_time": "09:00",
-            "closes_on": "2030-05-22",
+            "closes_on-day": "22",
+            "closes_on-month": "5",
+            "closes_on-year": "2030",
             "closes_time": "17:00",
             "target_rate": "60",
             "privacy": "identified",
@@ -222,16 +225,16 @@ def test_a_wave_that_closes_before_it_opens_is_refused(client, auth, session):
     programme = make_programme(session)
     version = stored_version(session, "session_evaluation")
     session.commit()
-    day = date(2030, 5, 1).isoformat()
+    day = {"day": "1", "month": "5", "year": "2030"}
 
     response = client.post(
         f"/admin/programmes/{programme.id}/waves/new",
         data={
             "label": "X",
             "version": str(version.id),
-            "opens_on": day,
+            **{f"opens_on-{part}": value for part, value in day.items()},
             "opens_time": "10:00",
-            "closes_on": day,
+            **{f"closes_on-{part}": value for part, value in day.items()},
             "closes_time": "09:00",
             "target_rate": "60",
             "privacy": "anonymous",

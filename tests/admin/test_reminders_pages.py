@@ -85,13 +85,15 @@ def test_a_step_is_changed_with_validation_and_the_plan_stays_in_due_order(clien
 
     form = client.get(url)
     too_late = client.post(url, data=valid | {"days_after_opening": "40"})
-    no_date = client.post(url, data=valid | {"when": "date", "send_on": "", "send_time": ""})
+    no_date = client.post(
+        url, data=valid | {"when": "date", "send_on-day": "", "send_on-month": "", "send_time": ""}
+    )
     saved = client.post(url, data=valid)
 
     assert form.status_code == 200 and 'value="First reminder"' in form.text
     assert too_late.status_code == 422
     assert "The step must be due before the wave closes." in too_late.text
-    assert no_date.status_code == 422 and "Enter a date" in no_date.text
+    assert no_date.status_code == 422 and "Enter the sending date" in no_date.text
     assert saved.status_code == 303
     assert saved.location.endswith(f"/admin/waves/{wave.id}/reminders")
     steps = _steps(session, wave)
@@ -109,7 +111,9 @@ def test_a_step_can_be_given_a_date_and_time_in_uk_time(client, auth, session):
         data={
             "label": "Last call",
             "when": "date",
-            "send_on": "2030-05-02",
+            "send_on-day": "2",
+            "send_on-month": "5",
+            "send_on-year": "2030",
             "send_time": "09:30",
             "audience": "started",
             "template": str(final.id),

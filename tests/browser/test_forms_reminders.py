@@ -286,7 +286,7 @@ def test_adding_changing_and_deleting_a_reminder_step(live_server, open_page, ja
     page.click("button:has-text('Save the step')")
     page.wait_for_selector(ERRORS)
     problems = page.inner_text(ERRORS)
-    for words in ("Enter a name for the step", "Enter a date", "Enter a time"):
+    for words in ("Enter a name for the step", "Enter the sending date", "Enter the sending time"):
         assert words in problems
     assert page.title().startswith("Error:")
     assert [s.label for s in _steps(live_server, wave_id)] == DEFAULT_PLAN
@@ -295,7 +295,9 @@ def test_adding_changing_and_deleting_a_reminder_step(live_server, open_page, ja
     page.click("label:has-text('A number of days after the wave opens')")
     page.fill("#days_after_opening", "3")  # typed, then the date chosen instead
     page.click("label:has-text('On a date and time')")
-    page.fill("#send_on", "2030-05-10")
+    page.fill("#send_on-day", "10")
+    page.fill("#send_on-month", "5")
+    page.fill("#send_on-year", "2030")
     page.fill("#send_time", "09:30")
     page.click("label:has-text('People who started but have not finished')")
     page.select_option("#template", label="final")
@@ -322,7 +324,11 @@ def test_adding_changing_and_deleting_a_reminder_step(live_server, open_page, ja
     page.click("a:has-text('Change Mid-point nudge')")
     page.wait_for_selector("h1:has-text('Change “Mid-point nudge”')")
     assert page.is_checked("input[name=when][value=date]")
-    assert page.input_value("#send_on") == "2030-05-10"
+    assert [page.input_value(f"#send_on-{part}") for part in ("day", "month", "year")] == [
+        "10",
+        "5",
+        "2030",
+    ]
     assert page.input_value("#send_time") == "09:30"
     assert page.is_checked("input[name=audience][value=started]")
     assert page.locator("#template option:checked").inner_text() == "final"
