@@ -10,6 +10,8 @@ import math
 import textwrap
 from dataclasses import dataclass, field
 
+from surveyapp.scoring.suppression import NO_RESPONSES
+
 #: What a table cell shows for a number that does not exist (an sd of one answer).
 NO_NUMBER = "–"
 
@@ -253,6 +255,8 @@ def _lower_first(label: str) -> str:
 def change_reading(record: dict) -> str:
     """One plain-English sentence about a scale's change for everyone who answered both."""
     label = _lower_first(str(record["label"]))
+    if record["hidden"] and record["note"] == NO_RESPONSES:
+        return f"Nobody has a {label} score in both waves yet."
     if record["hidden"]:
         return f"The change in {label} is {record['note']}."
     paired = int(record["n_paired"] or 0)

@@ -33,6 +33,7 @@ from surveyapp.models import (
 from surveyapp.respond import release
 from surveyapp.results import operations as results
 from surveyapp.scoring import disclosure
+from surveyapp.scoring.suppression import NO_RESPONSES
 from surveyapp.staff import access
 from surveyapp.waves import dashboard
 from surveyapp.web.context import audit_action, now, version_questionnaire
@@ -235,6 +236,7 @@ def results_culture(wave_id: int):
         teams=teams,
         all_respondents=scoring.ALL_RESPONDENTS,
         hidden_note=hidden_note,
+        no_responses=NO_RESPONSES,
         chart=chart,
         leaning=leaning,
         release_note=_release_note(wave),

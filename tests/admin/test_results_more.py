@@ -271,3 +271,21 @@ def test_a_programmes_threshold_can_be_changed_but_not_below_three(client, auth,
     assert saved.status_code == 303
     session.expire_all()
     assert (programme.name, programme.reporting_threshold) == ("Renamed", 7)
+
+
+def test_an_empty_wave_says_there_are_no_responses_yet_not_that_they_are_few(client, auth, session):
+    programme = make_programme(session, name="Empty")
+    wave = wave_of(session, programme, store_questionnaire(session), label="Baseline")
+    culture = wave_of(session, programme, key="leadership_culture", label="Culture")
+    session.commit()
+    auth.login(email="evaluator@example.org", role="evaluator")
+
+    scales = client.get(f"/admin/waves/{wave.id}/results").text
+    items = client.get(f"/admin/waves/{wave.id}/results/items").text
+    profile = client.get(f"/admin/waves/{culture.id}/results/culture").text
+
+    assert 'colspan="4">no responses yet</td>' in scales
+    assert "No responses yet." in scales and "No responses yet." in items
+    assert "There are no responses yet." in profile
+    for page in (scales, items, profile):
+        assert "hidden: fewer than" not in page.lower()
