@@ -246,8 +246,8 @@ def results_culture(wave_id: int):
     )
 
 
-#: Breakdowns the change page offers: groups large enough to be worth pairing.
-CHANGE_BREAKDOWNS = {"role": "Role", "region": "Region"}
+#: Breakdowns the change page offers: each person's group at the first wave.
+CHANGE_BREAKDOWNS = {"team": "Team", "role": "Role", "region": "Region"}
 
 
 #: Item types whose answers the items page draws as a distribution.
@@ -313,6 +313,8 @@ def results_change(programme_id: int):
         breakdowns=CHANGE_BREAKDOWNS,
         tables=tables,
         problem=problem,
+        # While the second wave is open, people without a second score may still answer.
+        still_open=second is not None and now() < second.closes_at,
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=programme.reporting_threshold,
