@@ -318,6 +318,12 @@ class _Checker:
         self.default_origin = "written"
         self.all_ids: set[str] = set()  # every item and row id in the file, to tell "later"
         self.matrix_rows: dict[str, list[str]] = {}
+        # Every item and row id met so far, claimed before the rest of its item is checked,
+        # so that a repeat is reported even when the first of the two has problems.
+        self.claimed: set[str] = set()
+        # Ids of items with problems of their own: a scale or a condition naming one says
+        # nothing more (the item's own problems are reported where they are).
+        self.broken: set[str] = set()
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -432,9 +438,16 @@ class _Checker:
                 "digits and _, starting with a letter, such as q1_role.",
             )
             return None
-        if value in self.known or value in self.page_ids:
+        if value in self.known or value in self.page_ids or value in self.claimed:
             self.error(node, key, f'The id "{value}" is used twice. Every id must be unique.')
             return None
+        return value
+
+    def _claim(self, node: dict, what: str) -> str | None:
+        """Check an item's or a row's id and claim it at once (``claimed``)."""
+        value = self._new_id(node, "id", what)
+        if value is not None:
+            self.claimed.add(value)
         return value
 
     # -- the questionnaire -------------------------------------------------------------
@@ -623,10 +636,14 @@ class _Checker:
     def _item(self, items: list, index: int, item: Any) -> Item | None:
         if not self._mapping(item, items, index, f"item {index + 1} of this page"):
             return None
-        item_id = self._new_id(item, "id", "an item")
-        what = f'the item "{item_id}"' if item_id else "an item"
+        item_id = self._claim(item, "an item")
+        given = item.get("id")
+        # A repeated id still names the item it belongs to in the messages that follow.
+        named = item_id or (given if isinstance(given, str) and _ID.match(given) else None)
+        what = f'the item "{named}"' if named else "an item"
         kind = item.get("type")
-        if kind not in KINDS:
+        known_kind = kind in KINDS
+        if not known_kind:
             if "type" not in item:
                 self.error(item, None, f'{what} needs "type:", one of: {", ".join(KINDS)}.')
             else:
@@ -636,9 +653,10 @@ class _Checker:
                     f'{what} has the type "{kind}", which this format does not know.'
                     f"{_did_you_mean(kind, KINDS) or ' Use one of: ' + ', '.join(KINDS) + '.'}",
                 )
-            return None
-        self._unknown_keys(item, _ITEM_COMMON | _ITEM_EXTRA[kind], what)
-        for key in _ITEM_REQUIRED.get(kind, ()):
+        # Every other problem of the item is reported too, whatever its type.
+        extra = _ITEM_EXTRA[kind] if known_kind else set().union(*_ITEM_EXTRA.values())
+        self._unknown_keys(item, _ITEM_COMMON | extra, what)
+        for key in _ITEM_REQUIRED.get(kind, ()) if known_kind else ():
             if key not in item:
                 self.error(item, None, f'{what} ({kind}) needs "{key}:".')
         # Conditions look back: check before this item's own ids are known.
@@ -657,8 +675,10 @@ class _Checker:
         if not isinstance(identifying, bool):
             self.error(item, "identifying", f'"identifying" of {what} must be true or false.')
         fields["identifying"] = identifying is True
-        built = self._kind_fields(kind, item, what, fields)
+        built = self._kind_fields(kind, item, what, fields) if known_kind else None
         if item_id is None or built is None:
+            if named:
+                self.broken.add(named)
             return None
         made = Item(id=item_id, type=kind, text=text, show_if=show_if, **fields)
         self._remember(item, made)
@@ -769,7 +789,7 @@ class _Checker:
         for index, row in enumerate(rows):
             if not self._mapping(row, rows, index, f"row {index + 1} of {what}"):
                 continue
-            row_id = self._new_id(row, "id", f"row {index + 1} of {what}")
+            row_id = self._claim(row, f"row {index + 1} of {what}")
             row_what = f'the row "{row_id}"' if row_id else f"row {index + 1} of {what}"
             self._unknown_keys(row, {"id", "text", "origin"}, row_what)
             text = self._text(row, "text", row_what)
@@ -849,6 +869,8 @@ class _Checker:
         self._only(node, {"item", operators[0]}, what)
         target = node["item"]
         known = self.known.get(target) if isinstance(target, str) else None
+        if known is None and target in self.broken:
+            return None  # the item's own problems are reported; this condition waits on them
         if known is None:
             if target in self.all_ids:
                 reason = (
@@ -959,7 +981,9 @@ class _Checker:
         ok = True
         for index, item_id in enumerate(items):
             known = self.known.get(item_id) if isinstance(item_id, str) else None
-            if known is None:
+            if known is None and item_id in self.broken:
+                ok = False  # the item's own problems are reported; the scale waits on them
+            elif known is None:
                 matrix = self._matrix_rows(item_id)
                 if matrix:
                     ids.extend(matrix)
