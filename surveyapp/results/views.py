@@ -30,6 +30,7 @@ from surveyapp.models import (
     Programme,
     Wave,
 )
+from surveyapp.questionnaires.answers import question_and_row
 from surveyapp.respond import release
 from surveyapp.results import operations as results
 from surveyapp.scoring import disclosure
@@ -359,7 +360,7 @@ def _drawn_items(items) -> dict[str, str]:
                 continue
             if item.type == "matrix":
                 row = next(row for row in item.rows if row.id == answer_id)
-                drawn[answer_id] = f"{item.text}: {row.text}"
+                drawn[answer_id] = question_and_row(item.text, row.text)
             else:
                 drawn[answer_id] = question
     return drawn

@@ -276,7 +276,7 @@ def test_sav_export_reads_back_with_the_codebook(session, tmp_path):
     read, meta = pyreadstat.read_sav(str(tmp_path / "wave.sav"), user_missing=True)
 
     assert meta.column_names == list(tables.data.columns)
-    assert meta.column_names_to_labels["r1"] == "How confident are you: Row one"
+    assert meta.column_names_to_labels["r1"] == "How confident are you – Row one"
     assert meta.variable_value_labels["q1"][9.0] == "Does not apply"
     assert meta.variable_value_labels["kind"][96.0] == "Another kind"
     assert meta.missing_ranges["q1"] == [{"lo": 9.0, "hi": 9.0}]
