@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -199,3 +200,42 @@ def test_existing_answers_stay_visible_and_anonymous_invitations_lose_their_time
     # Back down, the anonymous invitation still counts as completed (at midnight of its day).
     assert sorted(answers_after_downgrade) == sorted(answers)
     assert completed_after_downgrade == [1, 2]
+
+
+TRUNCATE_REVISION = "5b7e2d9c41aa"  # the audit log refuses TRUNCATE on PostgreSQL
+
+
+def _truncate_audit(engine) -> str:
+    """Try to empty the audit log with TRUNCATE; return the refusal, or "" when it worked."""
+    with engine.connect() as connection:
+        try:
+            connection.execute(text("TRUNCATE audit_events"))
+        except Exception as exc:  # noqa: BLE001 - the engine's own error class
+            connection.rollback()
+            return str(exc)
+        connection.commit()
+        return ""
+
+
+def test_the_migrated_audit_log_refuses_truncate_on_postgresql(app, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no TRUNCATE; its DELETE is refused by the row trigger")
+    engine, config = _fresh(app, database_url)
+    command.upgrade(config, "head")
+    event = (
+        "INSERT INTO audit_events (at, actor, action, summary, object_type, object_id, "
+        "address) VALUES ('2030-01-03 00:00:00', 'a', 'test', 's', '', '', '')"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(event))
+
+    refused = _truncate_audit(engine)
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT count(*) FROM audit_events")).scalar()
+    command.downgrade(config, f"{TRUNCATE_REVISION}-1")
+    emptied_after_downgrade = _truncate_audit(engine) == ""
+    command.upgrade(config, "head")
+
+    assert "append-only" in refused
+    assert kept == 1
+    assert emptied_after_downgrade  # the revision is what refuses it

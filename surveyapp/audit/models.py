@@ -12,7 +12,8 @@ class AuditEvent(Base):
     """One change a staff user (or a scheduled command) made: append-only.
 
     Who, when, what and which objects; never answers, tokens or passwords.
-    The database refuses to update or delete a row (a trigger on each engine).
+    The database refuses to update or delete a row (a trigger on each engine), and on
+    PostgreSQL to empty the table with TRUNCATE (SQLite has no TRUNCATE).
     """
 
     __tablename__ = "audit_events"
@@ -44,6 +45,9 @@ APPEND_ONLY_TRIGGERS = {
         "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
         "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
         "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()",
+        # TRUNCATE fires no row trigger: it is refused by a statement trigger of its own.
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse()",
     ],
 }
 DROP_APPEND_ONLY = {

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from surveyapp.exports.codebook import Variable, codebook_frame, is_valid_name, wave_variables
@@ -39,8 +40,19 @@ from surveyapp.scoring.suppression import DEFAULT_THRESHOLD
 
 #: File formats, by the name a user picks.
 FORMATS = ("csv", "xlsx", "sav")
-#: Layouts: the wide table, the long table, or the codebook alone (CSV only).
+#: Layouts: the wide table, the long table, or the codebook alone.
 LAYOUTS = ("wide", "long", "codebook")
+#: The formats a layout can be written in: the codebook is a table about the variables,
+#: which SPSS carries as the labels of a data file, so it has no SPSS file of its own.
+LAYOUT_FORMATS = {"wide": FORMATS, "long": FORMATS, "codebook": ("csv", "xlsx")}
+#: What a file says about itself, in its name and its first lines: suppressed or full.
+SUPPRESSED, FULL = "suppressed", "full"
+FILE_KINDS = {
+    SUPPRESSED: "Small groups hidden (suppressed file): groups too small to show are pooled, "
+    "and the answers that could tell who someone is are withheld.",
+    FULL: "Full file: every response, small groups shown. Only for the programme team; "
+    "do not share it.",
+}
 
 __all__ = [
     "FORMATS",
@@ -59,6 +71,7 @@ __all__ = [
     "export_programme",
     "export_tables",
     "export_wave",
+    "formats_for",
     "is_valid_name",
     "long_table",
     "programme_tables",
@@ -132,14 +145,22 @@ def export_programme(
     return export_tables(tables, name, file_format=file_format, layout=layout, title=programme.name)
 
 
+def formats_for(layout: str) -> tuple[str, ...]:
+    """The formats ``layout`` can be written in (``LAYOUT_FORMATS``)."""
+    return LAYOUT_FORMATS[layout]
+
+
 def check_choice(file_format: str, layout: str) -> None:
     """Raise ValueError, saying what to choose, for a format or layout that cannot be written."""
     if file_format not in FORMATS:
         raise ValueError(f"Choose a format among {', '.join(FORMATS)}, not {file_format!r}.")
     if layout not in LAYOUTS:
         raise ValueError(f"Choose a layout among {', '.join(LAYOUTS)}, not {layout!r}.")
-    if layout == "codebook" and file_format == "sav":
-        raise ValueError("The codebook is a table about the variables: choose CSV or Excel.")
+    if file_format not in formats_for(layout):
+        raise ValueError(
+            "The codebook has no SPSS file: an SPSS file of the data carries the codebook as "
+            "its labels. Choose CSV or Excel for the codebook."
+        )
 
 
 def export_tables(
@@ -153,9 +174,11 @@ def export_tables(
 ) -> ExportFile:
     """Write built tables in a format and layout.
 
-    Excel holds three sheets: ``data`` (the layout), ``scores`` and ``codebook``.
-    SPSS holds the layout with the codebook's labels. The codebook layout is the
-    codebook alone, as CSV (or Excel).
+    Excel holds four sheets: ``about`` (which file this is), ``data`` (the layout),
+    ``scores`` and ``codebook``. SPSS holds the layout with the codebook's labels,
+    and says which file it is in its label and its document. The codebook layout is
+    the codebook alone, as CSV (or Excel), its first row saying which file it is.
+    The file's name ends ``_suppressed`` or ``_full`` (``tables.suppressed``).
 
     :param progress: told how far the stage "writing" has got.
     """
@@ -172,22 +195,52 @@ def _write(
     def writing(fraction: float) -> None:
         progress("writing", fraction)
 
+    kind = SUPPRESSED if tables.suppressed else FULL
     if layout == "codebook":
-        data, book = tables.codebook, tables.codebook
+        data, book = with_file_row(tables.codebook, FILE_KINDS[kind]), tables.codebook
     elif layout == "long":
         data, book = tables.long(), tables.long_codebook()
     else:
         data, book = tables.data, tables.codebook
-    filename = f"{name}_{layout}.{file_format}"
+    filename = f"{name}_{layout}_{kind}.{file_format}"
     if file_format == "csv":
         return ExportFile(filename, CSV_MIMETYPE, to_csv_bytes(data, progress=writing))
     if file_format == "xlsx":
+        about = about_sheet(title, layout, FILE_KINDS[kind])
         # The wide codebook explains every variable a long table names, too.
-        sheets = {"data": data, "scores": tables.scores(), "codebook": tables.codebook}
+        sheets = {"about": about, "data": data, "scores": tables.scores()}
+        sheets["codebook"] = tables.codebook
         if layout == "codebook":
-            sheets = {"codebook": book}
+            sheets = {"about": about, "codebook": book}
         return ExportFile(filename, XLSX_MIMETYPE, to_xlsx_bytes(sheets, progress=writing))
-    return ExportFile(filename, SAV_MIMETYPE, to_sav_bytes(data, book, file_label=title))
+    short = "small groups hidden" if tables.suppressed else "full, small groups shown"
+    return ExportFile(
+        filename,
+        SAV_MIMETYPE,
+        to_sav_bytes(data, book, file_label=f"{title} ({short})", note=FILE_KINDS[kind]),
+    )
+
+
+def about_sheet(title: str, layout: str, kind: str) -> pd.DataFrame:
+    """The first sheet of a workbook: what it holds and whether small groups are hidden."""
+    lines = [kind, f"{title}: {LAYOUT_WORDS[layout]}." if title else f"{LAYOUT_WORDS[layout]}."]
+    return pd.DataFrame({"about": lines})
+
+
+#: What each layout holds, for the first sheet of a workbook.
+LAYOUT_WORDS = {
+    "wide": "one row per response (sheet data), the scale scores (sheet scores) and every "
+    "variable with its label and codes (sheet codebook)",
+    "long": "one row per answer (sheet data), the scale scores (sheet scores) and every "
+    "variable with its label and codes (sheet codebook)",
+    "codebook": "every variable with its label and codes (sheet codebook)",
+}
+
+
+def with_file_row(codebook: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The codebook with a first row saying which file it describes (suppressed or full)."""
+    first = pd.DataFrame([{"variable": "(this file)", "label": kind}], columns=codebook.columns)
+    return pd.concat([first.astype(codebook.dtypes.to_dict()), codebook], ignore_index=True)
 
 
 def _slug(text: str) -> str:

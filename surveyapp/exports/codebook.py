@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from surveyapp.questionnaires import Item, Questionnaire
+from surveyapp.questionnaires.answers import question_and_row
 from surveyapp.scoring.scales import GROUP_FIELDS, TEXT_TYPES, scale_info
 from surveyapp.text import CONTROL_CHARACTERS
 
@@ -255,7 +256,7 @@ def _plan_item(item: Item) -> list[tuple[str, Variable]]:
     """The columns of one item, each marked "direct" (an answer id) or "derived"."""
     if item.type == "matrix":
         return [
-            ("direct", _coded(item, row.id, f"{item.text}: {row.text}", row.id))
+            ("direct", _coded(item, row.id, question_and_row(item.text, row.text), row.id))
             for row in item.rows
         ]
     if item.type in TEXT_TYPES:

@@ -186,13 +186,16 @@ def _cell(value):
 # -- SPSS --------------------------------------------------------------------------------
 
 
-def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str = "") -> bytes:
+def to_sav_bytes(
+    frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str = "", note: str = ""
+) -> bytes:
     """Write a table as an SPSS ``.sav`` file, described by its codebook.
 
     Variable labels, value labels, measurement levels and user-missing codes
     (such as "not applicable") come from the codebook. Labels longer than SPSS
     allows are cut, ending "…" (``codebook.sav_label``); the codebook keeps them
-    whole and says which were cut.
+    whole and says which were cut. ``note`` becomes the file's document (SPSS's
+    DISPLAY DOCUMENTS shows it).
     """
     import pyreadstat
 
@@ -238,10 +241,26 @@ def to_sav_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
             missing_ranges=missing,
             variable_measure=measures,
             variable_format=formats,
+            note=_document_lines(note) or None,
         )
         return path.read_bytes()
     finally:
         path.unlink(missing_ok=True)
+
+
+#: SPSS keeps a file's document as lines of at most this many bytes.
+SAV_DOCUMENT_LINE_BYTES = 80
+
+
+def _document_lines(note: str) -> list[str]:
+    """A note as the lines of an SPSS document, broken between words."""
+    import textwrap
+
+    text = CONTROL_CHARACTERS.sub("", note)
+    return [
+        cut_to_bytes(line, SAV_DOCUMENT_LINE_BYTES)
+        for line in textwrap.wrap(text, SAV_DOCUMENT_LINE_BYTES, break_on_hyphens=False)
+    ]
 
 
 def _number_format(numbers: pd.Series) -> str:

@@ -87,6 +87,8 @@ class ExportTables:
 
     data: pd.DataFrame
     variables: tuple[Variable, ...]
+    #: Whether small groups are hidden (an evaluator's file) or not (the full file).
+    suppressed: bool = False
 
     @property
     def key(self) -> str:
@@ -161,7 +163,7 @@ def wave_tables(
         data = protect_groups(data, variables, release, identifying)
         variables = pooled_labels(variables, threshold, identifying)
     progress("scoring", 1.0)
-    return ExportTables(data.reset_index(drop=True), tuple(variables))
+    return ExportTables(data.reset_index(drop=True), tuple(variables), for_evaluator)
 
 
 def wide_table(
@@ -450,9 +452,9 @@ def programme_tables(
         part = tables.data.rename(columns=renamed).set_index(key.name)
         joined = part if joined is None else joined.join(part, how="outer")
     if joined is None:
-        return ExportTables(pd.DataFrame(columns=[key.name]), tuple(variables))
+        return ExportTables(pd.DataFrame(columns=[key.name]), tuple(variables), for_evaluator)
     data = joined.sort_index().reset_index()
-    return ExportTables(data[[v.name for v in variables]], tuple(variables))
+    return ExportTables(data[[v.name for v in variables]], tuple(variables), for_evaluator)
 
 
 def programme_wide_table(

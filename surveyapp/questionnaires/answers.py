@@ -194,6 +194,14 @@ _READERS = {
 # -- showing answers back --------------------------------------------------------------
 
 
+def question_and_row(question: str, row: str) -> str:
+    """Name one row of a grid: the question, then the row ("How sure are you? – At work").
+
+    A colon ending the question is dropped, so that the two never read "?:".
+    """
+    return f"{question.rstrip().removesuffix(':').rstrip()} – {row}"
+
+
 @dataclass(frozen=True)
 class SummaryRow:
     page_id: str
@@ -211,7 +219,9 @@ def summary(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> list[Su
             if item.type == "matrix":
                 for row in item.rows:
                     answer = describe(item, kept.get(row.id))
-                    rows.append(SummaryRow(page.id, row.id, f"{item.text}: {row.text}", answer))
+                    rows.append(
+                        SummaryRow(page.id, row.id, question_and_row(item.text, row.text), answer)
+                    )
                 continue
             answer = describe(item, kept.get(item.id))
             if item.other is not None and is_answered(kept.get(item.other_id)):

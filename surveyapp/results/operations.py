@@ -10,6 +10,8 @@ import math
 import textwrap
 from dataclasses import dataclass, field
 
+from surveyapp.scoring.suppression import NO_RESPONSES
+
 #: What a table cell shows for a number that does not exist (an sd of one answer).
 NO_NUMBER = "–"
 
@@ -229,6 +231,7 @@ class ChangeRow:
     ci: str
     t: str
     p: str
+    verdict: str
 
 
 @dataclass
@@ -250,9 +253,32 @@ def _lower_first(label: str) -> str:
     return label
 
 
+#: The verdict of a change, by whether its 95% interval leaves out zero.
+ROSE, FELL, NO_CLEAR_CHANGE = "Rose", "Fell", "No clear change"
+
+
+def verdict(record: dict) -> str:
+    """ "Rose" or "Fell" when the confidence interval leaves out zero, else "No clear change".
+
+    One rule for every scale and group: a change whose interval includes zero is no
+    clear change, however large the mean change looks. Without an interval (a single
+    pair) there is no telling: "No clear change" too.
+    """
+    low, high = record.get("ci_low"), record.get("ci_high")
+    if record.get("hidden") or number(low) == NO_NUMBER or number(high) == NO_NUMBER:
+        return NO_CLEAR_CHANGE if not record.get("hidden") else NO_NUMBER
+    if float(low) > 0:
+        return ROSE
+    if float(high) < 0:
+        return FELL
+    return NO_CLEAR_CHANGE
+
+
 def change_reading(record: dict) -> str:
     """One plain-English sentence about a scale's change for everyone who answered both."""
     label = _lower_first(str(record["label"]))
+    if record["hidden"] and record["note"] == NO_RESPONSES:
+        return f"Nobody has a {label} score in both waves yet."
     if record["hidden"]:
         return f"The change in {label} is {record['note']}."
     paired = int(record["n_paired"] or 0)
@@ -260,15 +286,22 @@ def change_reading(record: dict) -> str:
         return f"Nobody has a {label} score in both waves yet."
     change = float(record["mean_change"])
     people = "the 1 person who answered" if paired == 1 else f"the {paired} people who answered"
-    size = number(abs(change), 1)
-    if size == number(0, 1):
-        how = "stayed about the same"
-    else:
-        how = f"{'rose' if change > 0 else 'fell'} by {size} points"
-    interval = ""
-    if record["ci_low"] is not None and not math.isnan(float(record["ci_low"])):
-        interval = f" (95% CI {number(record['ci_low'], 1)} to {number(record['ci_high'], 1)})"
-    return f"On average {label} {how}{interval} for {people} both."
+    size = f"{number(abs(change), 1)} points"
+    if number(record["ci_low"]) == NO_NUMBER:
+        moved = "stayed the same" if size == "0.0 points" else f"changed by {number(change, 1)}"
+        return (
+            f"For {people} both, {label} {moved}: one pair is too few to tell whether "
+            "there is a clear change."
+        )
+    interval = f"95% CI {number(record['ci_low'], 1)} to {number(record['ci_high'], 1)}"
+    found = verdict(record)
+    if found == NO_CLEAR_CHANGE:
+        return (
+            f"No clear change in {label} for {people} both: the mean change was "
+            f"{number(change, 1)} points, but its {interval} includes zero."
+        )
+    how = "rose" if found == ROSE else "fell"
+    return f"On average {label} {how} by {size} ({interval}) for {people} both."
 
 
 #: What a count of people who dropped out says when another, smaller one could be worked out.
@@ -348,6 +381,7 @@ def _change_row(record: dict, n_dropped: str) -> ChangeRow:
         ci=(f"{number(record['ci_low'])} to {number(record['ci_high'])}" if has_ci else NO_NUMBER),
         t=(number(record["t"]) + df) if not hidden else NO_NUMBER,
         p=p_value(record["p"]),
+        verdict=verdict(record),
     )
 
 

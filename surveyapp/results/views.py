@@ -23,15 +23,18 @@ from surveyapp.exports import (
     NotReleasable,
     check_choice,
     export_wave,
+    formats_for,
     jobs,
 )
 from surveyapp.models import (
     Programme,
     Wave,
 )
+from surveyapp.questionnaires.answers import question_and_row
 from surveyapp.respond import release
 from surveyapp.results import operations as results
 from surveyapp.scoring import disclosure
+from surveyapp.scoring.suppression import NO_RESPONSES
 from surveyapp.staff import access
 from surveyapp.waves import dashboard
 from surveyapp.web.context import audit_action, now, version_questionnaire
@@ -83,7 +86,12 @@ def _has_culture_items(questionnaire) -> bool:
 @requires("see_results")
 def results_scales(wave_id: int):
     """Show a wave's scale scores: n, mean, sd and median, overall and by a group field."""
-    wave, questionnaire = _wave_results(wave_id)
+    return _scales_page(wave_or_404(wave_id))
+
+
+def _scales_page(wave: Wave, export_problem: str = "", status: int = 200):
+    """The results page of a wave; with ``export_problem``, the download form's error summary."""
+    questionnaire = version_questionnaire(wave.questionnaire_version)
     by = request.args.get("by", "team")
     by = by if by in scoring.GROUP_FIELDS else "team"
     for_evaluator = _for_evaluator()
@@ -96,6 +104,7 @@ def results_scales(wave_id: int):
         threshold=wave.programme.reporting_threshold,
         release=_release(wave, for_evaluator),
     )
+    layout = request.args.get("layout", "wide")
     return render_template(
         "results/results_scales.html",
         wave=wave,
@@ -110,17 +119,27 @@ def results_scales(wave_id: int):
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,
-        formats=FORMATS,
-        layouts=LAYOUTS,
+        formats=formats_for("wide"),
+        codebook_formats=formats_for("codebook"),
         has_culture=_has_culture_items(questionnaire),
         release_note=_release_note(wave),
-    )
+        # The error summary links to the form the problem is about.
+        export_problems=(
+            [("codebook-format-csv" if layout == "codebook" else "format-csv", export_problem)]
+            if export_problem
+            else []
+        ),
+    ), status
 
 
 @bp.get("/waves/<int:wave_id>/export")
 @requires("see_results")
 def results_export(wave_id: int):
-    """Download a wave's answers as CSV, Excel or SPSS, suppressed unless allowed otherwise."""
+    """Download a wave's answers as CSV, Excel or SPSS, suppressed unless allowed otherwise.
+
+    A file that cannot be made (a format the layout has not, a wave too small to
+    release) shows the results page again with the reason in an error summary.
+    """
     wave = wave_or_404(wave_id)
     file_format = request.args.get("format", "csv")
     layout = request.args.get("layout", "wide")
@@ -130,8 +149,7 @@ def results_export(wave_id: int):
     try:
         check_choice(file_format, layout)
     except ValueError as problem:  # the codebook as SPSS, which has no rows to label
-        flash(str(problem), "error")
-        return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
+        return _scales_page(wave, str(problem), 422)
     if jobs.needs_background(get_session(), wave):
         job, new = jobs.find_or_create(
             _job_store(),
@@ -162,8 +180,7 @@ def results_export(wave_id: int):
             threshold=wave.programme.reporting_threshold,
         )
     except (ExportTooLarge, NotReleasable) as problem:
-        flash(str(problem), "error")
-        return redirect(url_for(".results_scales", wave_id=wave.id), code=303)
+        return _scales_page(wave, str(problem), 422)
     _audit_export(wave, file_format, layout, for_evaluator)
     get_session().commit()
     return Response(
@@ -220,6 +237,7 @@ def results_culture(wave_id: int):
         teams=teams,
         all_respondents=scoring.ALL_RESPONDENTS,
         hidden_note=hidden_note,
+        no_responses=NO_RESPONSES,
         chart=chart,
         leaning=leaning,
         release_note=_release_note(wave),
@@ -229,8 +247,8 @@ def results_culture(wave_id: int):
     )
 
 
-#: Breakdowns the change page offers: groups large enough to be worth pairing.
-CHANGE_BREAKDOWNS = {"role": "Role", "region": "Region"}
+#: Breakdowns the change page offers: each person's group at the first wave.
+CHANGE_BREAKDOWNS = {"team": "Team", "role": "Role", "region": "Region"}
 
 
 #: Item types whose answers the items page draws as a distribution.
@@ -296,6 +314,8 @@ def results_change(programme_id: int):
         breakdowns=CHANGE_BREAKDOWNS,
         tables=tables,
         problem=problem,
+        # While the second wave is open, people without a second score may still answer.
+        still_open=second is not None and now() < second.closes_at,
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=programme.reporting_threshold,
@@ -340,7 +360,7 @@ def _drawn_items(items) -> dict[str, str]:
                 continue
             if item.type == "matrix":
                 row = next(row for row in item.rows if row.id == answer_id)
-                drawn[answer_id] = f"{item.text}: {row.text}"
+                drawn[answer_id] = question_and_row(item.text, row.text)
             else:
                 drawn[answer_id] = question
     return drawn

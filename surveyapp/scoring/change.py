@@ -10,8 +10,11 @@ or not enough of the scale's items).
 Anonymous waves keep no person, so they cannot be paired: asking raises
 ``CannotPair`` with a sentence to show.
 
-Breakdowns (by role or region) use each person's group as recorded at the
-first wave, and follow the reporting threshold on the number of pairs.
+Breakdowns (by team, role or region) use each person's group as recorded at
+the first wave, and follow the reporting threshold on the number of pairs. For
+the evaluator, a group is shown only when the programme's disclosure decision
+(``disclosure``) releases it whole in both waves: a team pooled with small
+groups in either wave is hidden, as the results pages of that wave hide it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from surveyapp.errors import SurveyError
 from surveyapp.models import Wave
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.catalogue import questionnaire_of
-from surveyapp.scoring.disclosure import Release, programme_release
+from surveyapp.scoring.disclosure import Release, programme_releases
 from surveyapp.scoring.scales import load_answers, scale_info, scores_table
 from surveyapp.scoring.summary import (
     ALL_RESPONDENTS,
@@ -94,7 +97,7 @@ def paired_change(
             )
     first_q = questionnaire_of(first.questionnaire_version)
     second_q = questionnaire_of(second.questionnaire_version)
-    release = programme_release(session, first, threshold) if for_evaluator else None
+    releases = programme_releases(session, first.programme, threshold) if for_evaluator else {}
     return compare_scores(
         scores_table(load_answers(session, first), first_q),
         scores_table(load_answers(session, second), second_q),
@@ -104,7 +107,8 @@ def paired_change(
         for_evaluator=for_evaluator,
         threshold=threshold,
         confidence=confidence,
-        release=release,
+        release=releases.get(first.id),
+        second_release=releases.get(second.id),
     )
 
 
@@ -119,11 +123,13 @@ def compare_scores(
     threshold: int = DEFAULT_THRESHOLD,
     confidence: float = 0.95,
     release: Release | None = None,
+    second_release: Release | None = None,
 ) -> pd.DataFrame:
     """Pair two waves' ``scores_table`` rows by ``id_number`` and test the change per scale.
 
-    People are grouped as in the first wave; ``release`` is the first wave's
-    (``disclosure``), so a group the first wave's pages may not show is hidden here too.
+    People are grouped as in the first wave; ``release`` and ``second_release`` are
+    the two waves' (``disclosure``), so a group either wave's pages may not show is
+    hidden here too.
 
     :raises CannotPair: when a table has no ID numbers or the questionnaires share no scale.
     """
@@ -143,6 +149,8 @@ def compare_scores(
     pooled = pooled_groups(
         first, by, for_evaluator=for_evaluator, threshold=threshold, release=release
     )
+    if second_release is not None and for_evaluator and by is not None:
+        pooled |= second_release.pooled_groups(by)
     before = first.dropna(subset=["id_number"]).set_index("id_number")
     after = second.dropna(subset=["id_number"]).set_index("id_number")
     tables = []

@@ -28,6 +28,7 @@ from surveyapp.scoring.suppression import (
     ALIKE,
     DEFAULT_THRESHOLD,
     FREE_TEXT_THRESHOLD,
+    NONE_YET,
     TOO_FEW,
     check_threshold,
     hidden_groups,
@@ -112,7 +113,8 @@ def mark_hidden(
     )
     if total is not None and not total_shown:
         # A hidden total hides every group: each is no bigger than the total.
-        why = TOO_FEW if total < threshold else ALIKE
+        # An empty wave says so; it is not a small one.
+        why = NONE_YET if total == 0 else TOO_FEW if total < threshold else ALIKE
         reasons[:] = why
         reasons[ALL_RESPONDENTS] = why
     reasons = reasons.reindex(table.index, fill_value="")

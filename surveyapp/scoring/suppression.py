@@ -44,6 +44,10 @@ TOO_FEW = "too_few"
 COMPLEMENTARY = "complementary"
 WITH_SMALL = "with_small"
 ALIKE = "alike"
+#: Nothing to hide: nobody has answered yet (a wave just opened).
+NONE_YET = "none_yet"
+#: What a page says of a table or a chart with no responses at all.
+NO_RESPONSES = "no responses yet"
 
 
 def check_threshold(threshold: int) -> int:
@@ -131,4 +135,6 @@ def hidden_note(reason: str, threshold: int) -> str:
         return "hidden: so that a smaller group cannot be worked out from this and other tables"
     if reason == ALIKE:
         return "hidden: everyone in this group gave the same answer"
+    if reason == NONE_YET:
+        return NO_RESPONSES
     return ""

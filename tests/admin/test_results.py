@@ -147,7 +147,7 @@ def test_downloads_have_their_content_type_and_filename(
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == mimetype
-    assert expected.filename == f"results_programme_baseline_{layout}.{file_format}"
+    assert expected.filename == f"results_programme_baseline_{layout}_suppressed.{file_format}"
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="{expected.filename}"'
     )
@@ -252,3 +252,68 @@ def test_an_evaluator_sees_only_the_results_tab(client, auth, session):
     assert page.status_code == 200
     nav = page.text.split('id="wave-nav"')[1].split("</nav>")[0]
     assert "Results" in nav and "Outbox" not in nav and "Reminder plan" not in nav
+
+
+def _form(html: str, form_id: str) -> str:
+    return re.search(rf'<form[^>]*id="{form_id}".*?</form>', html, re.S).group(0)
+
+
+def test_the_download_forms_offer_only_files_that_exist(client, auth, session):
+    wave = _scale_wave(session)
+    auth.login()
+
+    page = client.get(f"/admin/waves/{wave.id}/results").text
+
+    data, book = _form(page, "export-data"), _form(page, "export-codebook")
+    assert re.findall(r'name="format" type="radio" value="(\w+)"', data) == ["csv", "xlsx", "sav"]
+    assert re.findall(r'name="layout" type="radio" value="(\w+)"', data) == ["wide", "long"]
+    assert re.findall(r'name="format" type="radio" value="(\w+)"', book) == ["csv", "xlsx"]
+    assert '<input type="hidden" name="layout" value="codebook">' in book
+
+
+def test_a_codebook_asked_for_as_spss_is_an_error_not_a_success(client, auth, session):
+    wave = _scale_wave(session)
+    auth.login()
+
+    response = client.get(f"/admin/waves/{wave.id}/export?format=sav&layout=codebook")
+
+    assert response.status_code == 422
+    assert "Content-Disposition" not in response.headers
+    assert "govuk-error-summary" in response.text
+    assert "Choose CSV or Excel for the codebook." in response.text
+    assert 'href="#codebook-format-csv"' in response.text
+    assert "<title>Error: " in response.text
+    assert "Done" not in response.text and "notification-banner--success" not in response.text
+
+
+def test_a_wave_too_small_to_export_says_so_in_an_error_summary(client, auth, session):
+    programme = make_programme(session, name="Tiny")
+    cohort(session, {"North": 3}, programme)
+    wave = wave_of(session, programme, store_questionnaire(session), label="Baseline")
+    submit_all(session, wave, lambda person: {"q1": 3, "q2": 3, "q3": 3, "q4": 3})
+    session.commit()
+    auth.login(email="evaluator@example.org", role="evaluator")
+
+    response = client.get(f"/admin/waves/{wave.id}/export?format=csv&layout=wide")
+
+    assert response.status_code == 422
+    assert "govuk-error-summary" in response.text
+    assert "fewer than the reporting threshold" in response.text
+    assert "notification-banner--success" not in response.text
+
+
+def test_the_full_and_the_suppressed_download_are_named_apart(client, auth, session):
+    wave = _scale_wave(session)
+    auth.login()
+
+    full = client.get(f"/admin/waves/{wave.id}/export?format=xlsx&layout=long&full=1")
+    suppressed = client.get(f"/admin/waves/{wave.id}/export?format=xlsx&layout=long")
+
+    assert (
+        'filename="results_programme_baseline_long_full.xlsx"'
+        in (full.headers["Content-Disposition"])
+    )
+    assert (
+        'filename="results_programme_baseline_long_suppressed.xlsx"'
+        in (suppressed.headers["Content-Disposition"])
+    )

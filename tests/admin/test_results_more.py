@@ -10,7 +10,7 @@ from surveyapp.results.operations import dropped_words, p_value
 from surveyapp.scoring import ALL_RESPONDENTS, load_answers, paired_change
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme
-from tests.scoring.builders import store_questionnaire, submit_all, wave_of
+from tests.scoring.builders import cohort, store_questionnaire, submit_all, wave_of
 
 EVALUATOR = {"email": "evaluator@example.org", "role": "evaluator"}
 #: Grid row r1 (a 1 to 5 matrix row) at baseline and midterm, by person: 8 peers, 6 supporters.
@@ -68,6 +68,7 @@ def test_the_change_page_shows_the_numbers_paired_change_computes(client, auth, 
             f"{row['ci_low']:.2f} to {row['ci_high']:.2f}",
             f"{row['t']:.2f} ({int(row['df'])})",
             p_value(row["p"]).replace("<", "&lt;"),
+            "Rose" if row["ci_low"] > 0 else "No clear change",
         ]
     total = expected.loc[("grid_score", ALL_RESPONDENTS)]
     assert (total["n_paired"], total["n_dropped"]) == (13, 1)
@@ -98,7 +99,7 @@ def test_two_people_dropped_out_shows_fewer_than_5_unless_full_data_is_asked_for
     ]
     assert _cells(_row(by_role, "change-grid_score", "Peer"))[:2] == ["6", "Fewer than 5"]
     assert _cells(_row(by_role, "change-grid_score", "Peer supporter"))[:2] == ["6", "0"]
-    assert "Fewer than 5 people dropped out is not counted exactly" in suppressed
+    assert "A count of people not yet answered below 5 reads “Fewer than 5”" in suppressed
     assert _cells(_row(full, "change-grid_score", ALL_RESPONDENTS))[:2] == ["12", "2"]
 
 
@@ -271,3 +272,120 @@ def test_a_programmes_threshold_can_be_changed_but_not_below_three(client, auth,
     assert saved.status_code == 303
     session.expire_all()
     assert (programme.name, programme.reporting_threshold) == ("Renamed", 7)
+
+
+def test_an_empty_wave_says_there_are_no_responses_yet_not_that_they_are_few(client, auth, session):
+    programme = make_programme(session, name="Empty")
+    wave = wave_of(session, programme, store_questionnaire(session), label="Baseline")
+    culture = wave_of(session, programme, key="leadership_culture", label="Culture")
+    session.commit()
+    auth.login(email="evaluator@example.org", role="evaluator")
+
+    scales = client.get(f"/admin/waves/{wave.id}/results").text
+    items = client.get(f"/admin/waves/{wave.id}/results/items").text
+    profile = client.get(f"/admin/waves/{culture.id}/results/culture").text
+
+    assert 'colspan="4">no responses yet</td>' in scales
+    assert "No responses yet." in scales and "No responses yet." in items
+    assert "There are no responses yet." in profile
+    for page in (scales, items, profile):
+        assert "hidden: fewer than" not in page.lower()
+
+
+def _record(mean, low, high, paired=13, hidden=False):
+    return {
+        "scale": "confidence",
+        "label": "Confidence",
+        "group": ALL_RESPONDENTS,
+        "is_total": True,
+        "n_paired": paired,
+        "mean_change": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "hidden": hidden,
+        "note": "",
+    }
+
+
+def test_a_change_whose_interval_includes_zero_is_no_clear_change():
+    from surveyapp.results.operations import change_reading, verdict
+
+    unclear = _record(0.4, -0.7, 1.5)
+    rose = _record(0.4, 0.1, 0.7)
+    fell = _record(-1.2, -2.0, -0.3)
+
+    assert change_reading(unclear) == (
+        "No clear change in confidence for the 13 people who answered both: the mean change "
+        "was 0.4 points, but its 95% CI -0.7 to 1.5 includes zero."
+    )
+    assert "rose" not in change_reading(unclear)
+    assert change_reading(rose) == (
+        "On average confidence rose by 0.4 points (95% CI 0.1 to 0.7) for the 13 people "
+        "who answered both."
+    )
+    assert [verdict(r) for r in (unclear, rose, fell)] == ["No clear change", "Rose", "Fell"]
+    single = _record(1.0, None, None, paired=1)
+    assert "too few to tell" in change_reading(single) and verdict(single) == "No clear change"
+
+
+def test_the_change_page_says_no_clear_change_when_the_interval_includes_zero(
+    client, auth, session
+):
+    # Half rise by one point, half fall by one: a mean change near zero, an interval across it.
+    after = [b + (1 if n % 2 else -1) for n, b in enumerate(BEFORE)]
+    after[0] = 2  # 1 -> 0 is off the scale
+    programme, baseline, midterm = _two_waves(session, after)
+    auth.login(**EVALUATOR)
+
+    page = client.get(
+        f"/admin/programmes/{programme.id}/change?first={baseline.id}&second={midterm.id}"
+    ).text
+
+    reading = re.search(r'id="reading-grid_score">(.*?)</p>', page).group(1)
+    assert reading.startswith("No clear change in confidence for the 13 people")
+    assert "includes zero" in reading
+    assert _cells(_row(page, "change-grid_score", ALL_RESPONDENTS))[-1] == "No clear change"
+
+
+def test_people_without_a_second_score_have_not_yet_answered_while_it_is_open(
+    client, auth, session
+):
+    programme, baseline, midterm = _two_waves(session)
+    url = f"/admin/programmes/{programme.id}/change?first={baseline.id}&second={midterm.id}"
+    auth.login(**EVALUATOR)
+
+    open_page = client.get(url).text
+    midterm.opens_at, midterm.closes_at = NOW - timedelta(days=1), NOW - timedelta(hours=1)
+    session.commit()
+    closed_page = client.get(url).text
+
+    assert "n not yet answered</th>" in open_page and "dropped out" not in open_page
+    assert "they may still answer" in open_page
+    assert "n dropped out</th>" in closed_page and "not yet answered" not in closed_page
+
+
+def test_change_by_team_shows_a_released_team_and_hides_the_small_ones(client, auth, session):
+    programme = make_programme(session, name="Teams")
+    people = cohort(session, {"North": 8, "South": 6, "Harbour": 3}, programme)
+    version = store_questionnaire(session)
+    baseline = wave_of(
+        session, programme, version, label="Baseline", opens_at=NOW - timedelta(days=2)
+    )
+    midterm = wave_of(session, programme, version, label="Midterm")
+    place = {person.id: n for n, person in enumerate(people)}
+    submit_all(session, baseline, lambda person: {"r1": place[person.id] % 4 + 1, "q1": 4})
+    submit_all(session, midterm, lambda person: {"r1": place[person.id] % 3 + 2})
+    session.commit()
+    url = f"/admin/programmes/{programme.id}/change?first={baseline.id}&second={midterm.id}"
+    auth.login(**EVALUATOR)
+
+    page = client.get(url + "&by=team").text
+    auth.login(email="manager@example.org", role="programme_manager")
+    full = client.get(url + "&by=team&full=1").text
+
+    assert '<option value="team" selected>Team</option>' in page
+    assert _cells(_row(page, "change-grid_score", "North"))[0] == "8"
+    # Harbour (3) is too small; South is pooled with it so that it cannot be worked out.
+    assert "hidden" in _row(page, "change-grid_score", "Harbour")
+    assert "hidden" in _row(page, "change-grid_score", "South")
+    assert _cells(_row(full, "change-grid_score", "Harbour"))[0] == "3"

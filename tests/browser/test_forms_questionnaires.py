@@ -214,7 +214,7 @@ def test_previewing_peer_support_pages_checks_answers_and_saves_nothing(browser,
     )
     assert rows["How many months have you been in your current job?"] == "14 months"
     assert rows["What is your ethnic group?"] == "White"
-    identity = "How far do you agree with these statements about you and your work?: "
+    identity = "How far do you agree with these statements about you and your work? – "
     assert rows[identity + "I often feel isolated in my job as a manager."] == "Strongly disagree"
     assert rows[
         identity + "I have enough influence in my organisation to make changes happen."

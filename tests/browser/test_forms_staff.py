@@ -347,7 +347,7 @@ def test_a_participant_answers_each_page_checks_and_sends(new_page, live_server,
     assert summary["Which session was this in your programme?"] == "3"
     assert (
         summary[
-            "How far do you agree with these statements about the session?: "
+            "How far do you agree with these statements about the session? – "
             "I was able to put the theory into practice."
         ]
         == "Disagree"

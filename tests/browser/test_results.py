@@ -47,7 +47,7 @@ def test_an_evaluator_reads_a_team_profile_and_downloads_the_sav(browser, live_s
     page.goto(f"{live_server.url}/admin/waves/{wave_id}/results")
     page.check("input[name=format][value=sav]")
     with page.expect_download() as download:
-        page.click("button:has-text('Download')")
+        page.click("button:has-text('Download the data')")
     target = tmp_path / download.value.suggested_filename
     download.value.save_as(target)
 
@@ -91,7 +91,7 @@ def test_a_large_export_shows_its_progress_then_the_file_and_a_chart_downloads_a
 
     page.goto(f"{live_server.url}/admin/waves/{wave_id}/results")
     page.check("input[name=format][value=csv]")
-    page.click("button:has-text('Download')")
+    page.click("button:has-text('Download the data')")
     page.wait_for_url("**/export/progress?job=*")
     assert page.locator("h1").inner_text() == "Preparing your export"
     # htmx asks every second; the page turns into the download without a reload.
@@ -102,3 +102,59 @@ def test_a_large_export_shows_its_progress_then_the_file_and_a_chart_downloads_a
     exported.value.save_as(target)
     assert target.suffix == ".csv"
     assert len(target.read_text(encoding="utf-8-sig").splitlines()) == 1 + 15
+
+
+def test_the_download_forms_offer_only_files_that_exist_and_name_them(
+    browser, live_server, tmp_path
+):
+    from openpyxl import load_workbook
+
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session, name="Forms")
+        cohort(session, {"North": 6, "South": 6}, programme)
+        wave = wave_of(session, programme, key="leadership_culture", label="Baseline")
+        questionnaire = questionnaire_of(wave.questionnaire_version)
+        rng = random.Random(9)
+        submit_all(session, wave, lambda person: sample_answers(questionnaire, rng, 0.5))
+        session.commit()
+        wave_id = wave.id
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/auth/login")
+    page.fill("#email", "admin@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/admin/programmes")
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/results")
+
+    # The data: long, Excel, full.
+    page.check("#layout-long")
+    page.check("#format-xlsx")
+    page.check("#full-export")
+    with page.expect_download() as data:
+        page.click("button:has-text('Download the data')")
+    assert data.value.suggested_filename == "forms_baseline_long_full.xlsx"
+    data.value.save_as(tmp_path / "data.xlsx")
+    workbook = load_workbook(tmp_path / "data.xlsx")
+    assert workbook.sheetnames[0] == "about"
+    assert workbook["about"]["A2"].value.startswith("Full file: every response")
+
+    # The codebook offers CSV and Excel, never SPSS.
+    codebook = page.locator("#export-codebook")
+    assert codebook.locator("input[name=format]").evaluate_all(
+        "boxes => boxes.map(box => box.value)"
+    ) == ["csv", "xlsx"]
+    page.check("#codebook-format-csv")
+    with page.expect_download() as book:
+        page.click("button:has-text('Download the codebook')")
+    assert book.value.suggested_filename == "forms_baseline_codebook_suppressed.csv"
+    book.value.save_as(tmp_path / "book.csv")
+    first = (tmp_path / "book.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert first.startswith('(this file),"Small groups hidden (suppressed file)')
+
+    # A forged link to an SPSS codebook shows an error, not a success.
+    page.goto(f"{live_server.url}/admin/waves/{wave_id}/export?format=sav&layout=codebook")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert "Choose CSV or Excel for the codebook." in summary.inner_text()
+    assert page.locator(".govuk-notification-banner--success").count() == 0
+    assert summary.locator("a").get_attribute("href") == "#codebook-format-csv"

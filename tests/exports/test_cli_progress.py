@@ -35,4 +35,5 @@ def test_exports_write_names_a_choice_it_cannot_write(runner, session):
     )
 
     assert result.exit_code == 1
-    assert "The codebook is a table about the variables: choose CSV or Excel." in result.stderr
+    assert "The codebook has no SPSS file" in result.stderr
+    assert "Choose CSV or Excel for the codebook." in result.stderr

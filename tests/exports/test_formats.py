@@ -1,5 +1,6 @@
 """File formats: CSV, Excel and SPSS files read back by other programs."""
 
+import csv
 import io
 import os
 import shutil
@@ -198,7 +199,8 @@ def test_every_format_keeps_names_and_emails_out(session):
         text = _readable_text(file.content)
         for person in people:
             assert person.name not in text and person.email not in text, file.filename
-    assert files[0].filename == "pilot_programme_baseline_wide.csv"
+    assert files[0].filename == "pilot_programme_baseline_wide_suppressed.csv"
+    assert files[1].filename == "pilot_programme_baseline_wide_full.csv"
 
 
 def _readable_text(content: bytes) -> str:
@@ -243,7 +245,7 @@ def test_excel_export_has_data_scores_and_codebook_sheets(session):
     xlsx = export_wave(session, wave, file_format="xlsx", for_evaluator=False)
     workbook = load_workbook(io.BytesIO(xlsx.content))
 
-    assert workbook.sheetnames == ["data", "scores", "codebook"]
+    assert workbook.sheetnames == ["about", "data", "scores", "codebook"]
     header = [cell.value for cell in workbook["data"][1]]
     comments = [
         row[header.index("comment")]
@@ -274,7 +276,7 @@ def test_sav_export_reads_back_with_the_codebook(session, tmp_path):
     read, meta = pyreadstat.read_sav(str(tmp_path / "wave.sav"), user_missing=True)
 
     assert meta.column_names == list(tables.data.columns)
-    assert meta.column_names_to_labels["r1"] == "How confident are you: Row one"
+    assert meta.column_names_to_labels["r1"] == "How confident are you – Row one"
     assert meta.variable_value_labels["q1"][9.0] == "Does not apply"
     assert meta.variable_value_labels["kind"][96.0] == "Another kind"
     assert meta.missing_ranges["q1"] == [{"lo": 9.0, "hi": 9.0}]
@@ -379,3 +381,48 @@ def test_wave_without_responses_exports_headers_in_every_format(session, tmp_pat
     (tmp_path / "empty.sav").write_bytes(sav.content)
     read, meta = pyreadstat.read_sav(str(tmp_path / "empty.sav"))
     assert len(read) == 0 and meta.column_names[0] == "id_number"
+
+
+def test_suppressed_and_full_files_are_named_apart_and_say_which_they_are(session, tmp_path):
+    import pyreadstat
+    from openpyxl import load_workbook
+
+    _programme, _people, wave = _crafted_wave(session)
+
+    def export(file_format, layout, for_evaluator):
+        return export_wave(
+            session, wave, file_format=file_format, layout=layout, for_evaluator=for_evaluator
+        )
+
+    names = {
+        (fmt, layout, hidden): export(fmt, layout, hidden).filename
+        for fmt in ("csv", "xlsx", "sav")
+        for layout in ("wide", "long")
+        for hidden in (True, False)
+    }
+    assert names[("csv", "wide", True)] == "pilot_programme_baseline_wide_suppressed.csv"
+    assert names[("csv", "wide", False)] == "pilot_programme_baseline_wide_full.csv"
+    assert names[("sav", "long", False)] == "pilot_programme_baseline_long_full.sav"
+    assert len(set(names.values())) == len(names)
+
+    for hidden, says in ((True, "Small groups hidden (suppressed file)"), (False, "Full file")):
+        workbook = load_workbook(io.BytesIO(export("xlsx", "wide", hidden).content))
+        assert workbook.sheetnames[0] == "about"
+        assert workbook["about"]["A2"].value.startswith(says)
+        book = export("csv", "codebook", hidden)
+        first_row = next(csv.DictReader(io.StringIO(book.content.decode("utf-8-sig"))))
+        assert first_row["variable"] == "(this file)" and first_row["label"].startswith(says)
+        target = tmp_path / f"{hidden}.sav"
+        target.write_bytes(export("sav", "wide", hidden).content)
+        _frame, meta = pyreadstat.read_sav(str(target), metadataonly=True)
+        assert " ".join(meta.notes).startswith(says)
+        assert ("small groups hidden" in meta.file_label) is hidden
+
+
+def test_the_codebook_has_no_spss_file():
+    from surveyapp.exports import check_choice, formats_for
+
+    assert formats_for("codebook") == ("csv", "xlsx")
+    assert formats_for("wide") == formats_for("long") == ("csv", "xlsx", "sav")
+    with pytest.raises(ValueError, match="Choose CSV or Excel for the codebook"):
+        check_choice("sav", "codebook")

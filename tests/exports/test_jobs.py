@@ -109,7 +109,7 @@ def test_a_job_runs_to_a_file_that_is_handed_over_once(app, session, tmp_path):
     finished = jobs.run(store, job, app.extensions["surveyapp.sessionmaker"], lambda: NOW)
 
     assert finished.state == jobs.READY and finished.percent == 100
-    assert finished.filename == "jobs_programme_baseline_wide.csv"
+    assert finished.filename == "jobs_programme_baseline_wide_suppressed.csv"
     assert store.get(job.id) == finished
     expected = export_wave(session, wave, file_format="csv", layout="wide", for_evaluator=True)
     assert store.take(finished) == expected.content

@@ -199,6 +199,15 @@ def test_summary_writes_answers_in_words(questionnaire):
     assert answers["months"] == "Not answered"
 
 
+def test_check_your_answers_names_a_grid_row_after_its_question(questionnaire):
+    rows = summary(questionnaire, {"role": 1, "skill_a": 3, "skill_b": 1})
+
+    questions = {row.answer_id: row.question for row in rows}
+    assert questions["skill_a"] == "How confident are you? – Listening"
+    assert questions["skill_b"] == "How confident are you? – Challenging"
+    assert not any("?:" in question for question in questions.values())
+
+
 def test_every_kind_is_read_by_the_answer_reader():
     from surveyapp.questionnaires.answers import _READERS
 

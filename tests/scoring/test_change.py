@@ -128,3 +128,45 @@ def test_anonymous_wave_cannot_be_paired(session):
 
     with pytest.raises(CannotPair, match="anonymous"):
         paired_change(session, baseline, culture)
+
+
+def test_by_team_a_team_pooled_in_the_second_wave_is_hidden_though_whole_in_the_first():
+    from surveyapp.scoring.disclosure import FIELDS, IDENTIFYING, Release
+
+    people = [f"P{n}" for n in range(18)]
+    teams = {person: ("North", "South", "East")[n // 6] for n, person in enumerate(people)}
+    before = {person: float(n % 4 + 1) for n, person in enumerate(people)}
+    after = {person: float(n % 4 + 2) for n, person in enumerate(people)}
+    first, second = _table(before), _table(after)
+    first["team"] = second["team"] = [teams[person] for person in people]
+
+    def release(table, pooled_team=None):
+        real = table.set_index("id_number")[list(FIELDS)]
+        pooled = pd.DataFrame(False, index=real.index, columns=[*FIELDS, IDENTIFYING])
+        pooled["team"] = (real["team"] == pooled_team).to_numpy()
+        return Release(5, real, pooled)
+
+    whole = compare_scores(
+        first,
+        second,
+        QUESTIONNAIRE,
+        QUESTIONNAIRE,
+        by="team",
+        release=release(first),
+        second_release=release(second),
+    )
+    south_pooled_later = compare_scores(
+        first,
+        second,
+        QUESTIONNAIRE,
+        QUESTIONNAIRE,
+        by="team",
+        release=release(first),
+        second_release=release(second, pooled_team="South"),
+    )
+
+    assert not _grid(whole)["hidden"].any()
+    assert _grid(whole).at["South", "n_paired"] == 6
+    hidden = _grid(south_pooled_later)
+    assert hidden.at["South", "hidden"] and hidden.at["South", "n_paired"] is None
+    assert not hidden.at["North", "hidden"] and not hidden.at[ALL_RESPONDENTS, "hidden"]
