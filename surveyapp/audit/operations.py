@@ -39,6 +39,10 @@ ACTIONS = {
     "reminders.plan": "Reminder plan or email changed",
     "reminders.send": "Reminders sent",
     "export.download": "Data downloaded",
+    "session.plan": "Session created, changed or deleted",
+    "session.import": "Sessions imported",
+    "register.change": "Register kept",
+    "attendance.import": "Attendance imported",
 }
 PER_PAGE = 50
 

@@ -1,0 +1,168 @@
+"""A programme's sessions, registers and attendance files, filled in and sent in Chromium.
+
+Each journey runs with JavaScript on (htmx boosts the pages; register ticks save as they
+are made) and off, where the same forms must work as plain HTML.
+"""
+
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from surveyapp.models import Participant, ProgrammeSession
+from tests.browser.conftest import sign_in
+from tests.factories import make_participant, make_programme
+
+pytestmark = pytest.mark.browser
+
+BOTH = pytest.mark.parametrize("javascript", [True, False], ids=["javascript-on", "javascript-off"])
+BANNER = ".govuk-notification-banner--success"
+SUMMARY = ".govuk-error-summary"
+
+
+@pytest.fixture
+def open_admin(browser, live_server):
+    """Open a signed-in admin page with JavaScript on or off; fail on any script error."""
+    contexts, errors = [], []
+
+    def open_page(javascript: bool):
+        context = browser.new_context(java_script_enabled=javascript)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, live_server.url)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == []
+
+
+def expect_errors(page, *messages) -> None:
+    expect(page.locator(f"{SUMMARY} li")).to_have_text(list(messages))
+
+
+def saved_sessions(live_server) -> list[tuple]:
+    with live_server.sessionmaker() as session:
+        return [
+            (s.kind, s.group, s.title, s.starts_at, s.ends_at, s.expected, s.notes)
+            for s in session.scalars(select(ProgrammeSession).order_by(ProgrammeSession.id))
+        ]
+
+
+def fill_session(page, *, day, month, year, starts, ends):
+    page.fill("#day", day)
+    page.fill("#month", month)
+    page.fill("#year", year)
+    page.fill("#starts", starts)
+    page.fill("#ends", ends)
+
+
+@BOTH
+@pytest.mark.posts(
+    "/admin/programmes/<int:programme_id>/sessions/new",
+    "/admin/programmes/<int:programme_id>/sessions/<int:session_id>/edit",
+    "/admin/programmes/<int:programme_id>/sessions/<int:session_id>/delete",
+)
+def test_add_a_session_change_it_then_delete_it(open_admin, live_server, javascript):
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session, name="Action learning")
+        mentee = make_participant(session, programme, id_number="W01", region="West")
+        make_participant(session, programme, id_number="E01", region="East", role="Mentor")
+        programme_id, mentee_id = programme.id, mentee.id
+        session.commit()
+    page = open_admin(javascript)
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}")
+    page.click("a:has-text('Sessions and attendance')")
+    expect(page.locator("h1")).to_have_text("Sessions")
+    page.click("a:has-text('Add a session')")
+    expect(page.locator("h1")).to_have_text("Add a session")
+
+    # Nothing chosen, an unreal date, a time not on the 24-hour clock: each is named.
+    fill_session(page, day="31", month="2", year="2030", starts="9am", ends="12:00")
+    page.click("button:has-text('Add the session')")
+    expect_errors(
+        page,
+        "Choose the kind of session",
+        "The date must be a real date, like 27 3 2031",
+        "Enter the start time as a 24-hour time, like 09:30 or 14:00",
+    )
+    assert saved_sessions(live_server) == []
+
+    # In the past (NOW is 1 May 2030): asked to confirm it has taken place.
+    page.check("label:has-text('Mentoring session')")
+    page.fill("#group", "West")
+    page.fill("#title", "First pairing")
+    fill_session(page, day="20", month="4", year="2030", starts="14:00", ends="15:30")
+    page.check("#expect_group")
+    page.check("label:has-text('Peer')")
+    page.fill("#id_numbers", "E01")
+    page.fill("#notes", "By telephone")
+    page.click("button:has-text('Add the session')")
+    expect_errors(
+        page,
+        "20 April 2030 at 14:00 has passed. Tick the box if the session has already taken "
+        "place, or change the date",
+    )
+    assert saved_sessions(live_server) == []
+    page.check("#confirm_past")
+    page.click("button:has-text('Add the session')")
+    expect(page.locator(BANNER)).to_contain_text(
+        "Session added: Mentoring session (West), 20 April 2030, 14:00 to 15:30."
+    )
+    expect(page.locator("#sessions")).to_contain_text("People in West; roles Peer, and 1 named")
+    [saved] = saved_sessions(live_server)
+    with live_server.sessionmaker() as session:
+        mentor_id = session.scalar(select(Participant.id).where(Participant.id_number == "E01"))
+    assert saved == (
+        "mentoring",
+        "West",
+        "First pairing",
+        datetime(2030, 4, 20, 13, 0),
+        datetime(2030, 4, 20, 14, 30),
+        {"group": True, "role": ["Peer"], "participant": [mentor_id]},
+        "By telephone",
+    )
+    assert mentor_id != mentee_id
+
+    # Change it to a named kind on a later day, for the whole cohort.
+    page.click("#sessions a:has-text('Change')")
+    expect(page.locator("h1")).to_have_text("Change a session")
+    expect(page.locator("#day")).to_have_value("20")
+    expect(page.locator("#starts")).to_have_value("14:00")
+    page.check("label:has-text('Another kind')")
+    page.fill("#other_kind", "Launch event")
+    page.fill("#group", "")
+    page.fill("#title", "")
+    page.uncheck("#expect_group")
+    page.uncheck("label:has-text('Peer')")
+    page.fill("#id_numbers", "")
+    page.fill("#notes", "")
+    fill_session(page, day="7", month="5", year="2030", starts="10:00", ends="16:00")
+    page.click("button:has-text('Save changes')")
+    expect(page.locator(BANNER)).to_contain_text(
+        "Session saved: Launch event, 7 May 2030, 10:00 to 16:00."
+    )
+    expect(page.locator("#sessions")).to_contain_text("Everyone in the cohort")
+    assert saved_sessions(live_server) == [
+        (
+            "Launch event",
+            "",
+            "",
+            datetime(2030, 5, 7, 9, 0),
+            datetime(2030, 5, 7, 15, 0),
+            {},
+            "",
+        )
+    ]
+
+    page.click("#sessions a:has-text('Delete')")
+    expect(page.locator("h1")).to_have_text("Delete this session?")
+    page.click("button:has-text('Delete the session')")
+    expect(page.locator(BANNER)).to_contain_text(
+        "Session deleted: Launch event, 7 May 2030, 10:00 to 16:00."
+    )
+    expect(page.locator("#sessions")).to_contain_text("No sessions yet.")
+    assert saved_sessions(live_server) == []
