@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from surveyapp.models import Participant, ProgrammeSession
+from surveyapp.models import Attendance, Participant, ProgrammeSession
 from tests.browser.conftest import sign_in
 from tests.factories import make_participant, make_programme
 
@@ -166,3 +166,76 @@ def test_add_a_session_change_it_then_delete_it(open_admin, live_server, javascr
     )
     expect(page.locator("#sessions")).to_contain_text("No sessions yet.")
     assert saved_sessions(live_server) == []
+
+
+def _meeting(live_server, **expected):
+    """A programme with three people, two of them in the West set, and a West meeting."""
+    from datetime import timedelta
+
+    from tests.conftest import NOW
+
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session, name="Sets")
+        for number, name, region in (("W1", "Amira Khan", "West"), ("W2", "Ben O'Neill", "West")):
+            make_participant(session, programme, id_number=number, name=name, region=region)
+        make_participant(session, programme, id_number="E1", name="Chloé Dubois", region="East")
+        meeting = ProgrammeSession(
+            programme=programme,
+            kind="als_meeting",
+            group="West",
+            starts_at=NOW - timedelta(hours=3),
+            ends_at=NOW - timedelta(hours=1),
+            expected=expected,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(meeting)
+        session.commit()
+        return programme.id, meeting.id
+
+
+def recorded(live_server) -> dict[str, bool]:
+    with live_server.sessionmaker() as session:
+        return {
+            row.participant.id_number: row.attended for row in session.scalars(select(Attendance))
+        }
+
+
+@BOTH
+@pytest.mark.posts(
+    "/admin/programmes/<int:programme_id>/sessions/<int:session_id>/register",
+    "/admin/programmes/<int:programme_id>/sessions/<int:session_id>/register/<int:participant_id>",
+)
+def test_keep_a_register_tick_by_tick_or_with_the_save_button(open_admin, live_server, javascript):
+    programme_id, meeting_id = _meeting(live_server, group=True)
+    page = open_admin(javascript)
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/sessions")
+    page.click("#sessions a:has-text('Register')")
+    expect(page.locator("h1")).to_have_text("Register")
+    rows = page.locator("#register tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#register")).not_to_contain_text("Chloé")
+
+    page.check("label:has-text('Amira Khan came')")
+    if javascript:
+        # Saved as soon as it is ticked, without the button.
+        expect(rows.nth(0)).to_contain_text("Saved: came")
+        assert recorded(live_server) == {"W1": True}
+        page.uncheck("label:has-text('Amira Khan came')")
+        expect(rows.nth(0)).to_contain_text("Saved: did not come")
+        assert recorded(live_server) == {"W1": False}
+        page.check("label:has-text('Amira Khan came')")
+        expect(rows.nth(0)).to_contain_text("Saved: came")
+    else:
+        assert recorded(live_server) == {}
+
+    # Someone who came without being expected, by an ID number no one has, then rightly.
+    page.fill("#someone_else", "X9")
+    page.click("button:has-text('Save the register')")
+    expect_errors(page, "No one in this programme has the ID number X9")
+    page.fill("#someone_else", "E1")
+    page.click("button:has-text('Save the register')")
+    expect(page.locator(BANNER)).to_contain_text("Register saved: 2 came.")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#register")).to_contain_text("Chloé Dubois Not expected")
+    assert recorded(live_server) == {"W1": True, "W2": False, "E1": True}
