@@ -239,3 +239,129 @@ def test_keep_a_register_tick_by_tick_or_with_the_save_button(open_admin, live_s
     expect(rows).to_have_count(3)
     expect(page.locator("#register")).to_contain_text("Chloé Dubois Not expected")
     assert recorded(live_server) == {"W1": True, "W2": False, "E1": True}
+
+
+SESSIONS_FILE = (
+    "Kind,Group,Date,Start,End,Title\n"
+    "Training day,,07/05/2030,10:00,16:00,Launch event\n"
+    "Action learning set meeting,West,14/05/2030,09:30,12:00,\n"
+    "Action learning set meeting,West,14/05/2030,11:00,13:00,\n"
+)
+
+
+@BOTH
+@pytest.mark.posts(
+    "/admin/programmes/<int:programme_id>/sessions/import",
+    "/admin/programmes/<int:programme_id>/sessions/import/load",
+)
+def test_check_a_file_of_sessions_then_load_its_good_rows(
+    open_admin, live_server, javascript, tmp_path
+):
+    with live_server.sessionmaker() as session:
+        programme_id = make_programme(session, name="Sets from a file").id
+        session.commit()
+    no_end = tmp_path / "no-end.csv"
+    no_end.write_text("Kind,Date,Start\nTraining day,07/05/2030,10:00\n", encoding="utf-8")
+    sessions = tmp_path / "sessions.csv"
+    sessions.write_text(SESSIONS_FILE, encoding="utf-8")
+    page = open_admin(javascript)
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/sessions")
+    page.click("a:has-text('Load sessions from a CSV file')")
+    expect(page.locator("h1")).to_have_text("Load sessions from a CSV file")
+
+    page.click("button:has-text('Check the file')")
+    expect_errors(page, "Choose a CSV file to upload")
+    page.set_input_files("#file", str(no_end))
+    page.click("button:has-text('Check the file')")
+    expect(page.locator(SUMMARY)).to_contain_text("There is no “end” column.")
+    assert page.locator("button:has-text('Load')").count() == 0
+
+    page.set_input_files("#file", str(sessions))
+    page.click("button:has-text('Check')")
+    expect(page.locator("#file-summary")).to_contain_text(
+        "2 rows ready to load, 1 row with problems that will be left out."
+    )
+    problems = page.locator("table:has(caption:has-text('Rows with problems')) tbody tr")
+    assert problems.all_inner_texts() == [
+        "4\tIt overlaps Action learning set meeting (West), 14 May 2030, 09:30 to 12:00 "
+        "(an earlier row), which has the same group."
+    ]
+    assert saved_sessions(live_server) == []
+
+    page.click("button:has-text('Load 2 sessions and leave out the rows with problems')")
+    expect(page.locator(BANNER)).to_contain_text(
+        "Sessions loaded: 2 added; 1 row(s) with problems were left out."
+    )
+    expect(page.locator("#sessions tbody tr")).to_have_count(2)
+    assert saved_sessions(live_server) == [
+        (
+            "training",
+            "",
+            "Launch event",
+            datetime(2030, 5, 7, 9, 0),
+            datetime(2030, 5, 7, 15, 0),
+            {},
+            "",
+        ),
+        (
+            "als_meeting",
+            "West",
+            "",
+            datetime(2030, 5, 14, 8, 30),
+            datetime(2030, 5, 14, 11, 0),
+            {"group": True},
+            "",
+        ),
+    ]
+
+
+@BOTH
+@pytest.mark.posts(
+    "/admin/programmes/<int:programme_id>/attendance/import",
+    "/admin/programmes/<int:programme_id>/attendance/import/load",
+)
+def test_check_an_attendance_file_then_load_it_and_read_each_persons_sessions(
+    open_admin, live_server, javascript, tmp_path
+):
+    programme_id, meeting_id = _meeting(live_server, group=True)
+    attendance = tmp_path / "attendance.csv"
+    attendance.write_text(
+        "ID number,Date,Attended\nW1,01/05/2030,yes\nW2,01/05/2030,no\nZ9,01/05/2030,yes\n"
+        "E1,02/05/2030,yes\n",
+        encoding="utf-8",
+    )
+    page = open_admin(javascript)
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/sessions")
+    page.click("a:has-text('Load attendance from a CSV file')")
+    expect(page.locator("h1")).to_have_text("Load attendance from a CSV file")
+    page.set_input_files("#file", str(attendance))
+    page.click("button:has-text('Check the file')")
+    expect(page.locator("#file-summary")).to_contain_text(
+        "2 rows ready to load, 2 rows with problems that will be left out."
+    )
+    problems = page.locator("table:has(caption:has-text('Rows with problems')) tbody tr")
+    assert problems.all_inner_texts() == [
+        "4\tNo one in this programme has the ID number Z9.",
+        "5\tThere is no session on 2 May 2030.",
+    ]
+    assert recorded(live_server) == {}
+
+    page.click("button:has-text('Load 2 rows and leave out the rows with problems')")
+    expect(page.locator(BANNER)).to_contain_text(
+        "Attendance loaded: 1 came, 1 did not come; 2 row(s) with problems were left out."
+    )
+    expect(page.locator("h1")).to_have_text("Attendance of each person")
+    assert recorded(live_server) == {"W1": True, "W2": False}
+    table = page.locator("#attendance tbody tr")
+    assert table.all_inner_texts() == [
+        "E1\tChloé Dubois\t0 of 0\t0",
+        "W1\tAmira Khan\t1 of 1\t0",
+        "W2\tBen O'Neill\t0 of 1\t0",
+    ]
+    page.click("#attendance a:has-text('W1')")
+    expect(page.locator("h1")).to_have_text("Amira Khan")
+    expect(page.locator("#dose dd")).to_have_text(["1 of 1 offered so far", "0"])
+    assert page.locator("#person-sessions tbody tr").all_inner_texts() == [
+        "Action learning set meeting (West)\t1 May 2030, 10:00am\tYes"
+    ]
+    assert meeting_id
