@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from surveyapp.models import Participant, Programme, ProgrammeSession
 from surveyapp.people import roster
 from surveyapp.sessions import operations
+from surveyapp.text import hidden_character
 from surveyapp.timezones import to_local, to_utc
 
 _TIME = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
@@ -158,7 +159,12 @@ def check_sessions_file(
         return checked
     planned: list[operations.SessionDetails] = []
     for line, values in rows:
-        problems: list[str] = []
+        problems: list[str] = [
+            f"The {name} has a hidden character ({hidden}); delete it in the spreadsheet "
+            "and save the file again"
+            for name in ("kind", "group", "title", "notes")
+            if (hidden := hidden_character(values.get(name, "")))
+        ]
         kind = operations.kind_of(values.get("kind", ""))
         if not kind:
             problems.append("The kind of session is empty")

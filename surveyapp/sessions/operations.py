@@ -374,11 +374,17 @@ def mark(
 ) -> Attendance:
     """Record whether one person came to the session.
 
-    :raises RegisterProblem: when the person is not in the session's programme.
+    :raises RegisterProblem: when the person is not in the session's programme, or is
+        marked as coming to a session that has not started.
     """
     if participant.programme_id != programme_session.programme_id:
         raise RegisterProblem(
             f"{participant.id_number} is not in this programme, so cannot be on its register."
+        )
+    if attended and programme_session.starts_at > now:
+        raise RegisterProblem(
+            "This session has not started yet, so nobody can have come. Keep its register "
+            "once it starts."
         )
     row = session.get(Attendance, (programme_session.id, participant.id))
     if row is None:

@@ -252,7 +252,7 @@ def _register_page(programme_session: ProgrammeSession, form: RegisterForm, stat
         text=operations.describe(programme_session, study_zone()),
         lines=lines,
         form=form,
-        row_form=ActionForm(),
+        started=programme_session.starts_at <= now(),
     ), status
 
 
@@ -290,17 +290,22 @@ def register(programme_id: int, session_id: int):
         )
     if form.errors:
         return _register_page(programme_session, form, 422)
-    for participant_id, person in listed.items():
-        operations.mark(
-            db,
-            programme_session,
-            person,
-            participant_id in ticked,
-            now=now(),
-            by=g.user.id,
-        )
-    if extra is not None:
-        operations.mark(db, programme_session, extra, True, now=now(), by=g.user.id)
+    try:
+        for participant_id, person in listed.items():
+            operations.mark(
+                db,
+                programme_session,
+                person,
+                participant_id in ticked,
+                now=now(),
+                by=g.user.id,
+            )
+        if extra is not None:
+            operations.mark(db, programme_session, extra, True, now=now(), by=g.user.id)
+    except operations.RegisterProblem as problem:
+        db.rollback()
+        form.came.errors.append(str(problem))
+        return _register_page(programme_session, form, 422)
     came = len(ticked) + (extra is not None and extra.id not in ticked)
     audit_action(
         "register.change",
@@ -332,7 +337,12 @@ def register_row(programme_id: int, session_id: int, participant_id: int):
     try:
         operations.mark(db, programme_session, person, came, now=now(), by=g.user.id)
     except operations.RegisterProblem as problem:
-        abort(409, str(problem))
+        if not wants_fragment():
+            abort(409, str(problem))
+        line = operations.RegisterLine(person, False, None)
+        return render_template(
+            "sessions/_register_status.html", line=line, problem=str(problem)
+        ), 422
     audit_action(
         "register.change",
         f"Register of session {programme_session.id}: {audit.person(person)} marked as "

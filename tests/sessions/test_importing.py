@@ -221,3 +221,13 @@ def test_attendance_is_checked_then_loaded_in_the_browser(make_app, session):
     assert session.scalar(select(func.count()).select_from(Attendance)) == 3
     rows = session.scalars(select(Attendance)).all()
     assert {row.recorded_by for row in rows} == {None}
+
+
+def test_hidden_characters_in_a_file_of_sessions_are_named(session):
+    programme = make_programme(session)
+    data = "Kind,Group,Date,Start,End\nTraining day,We\u200bst,07/05/2030,10:00,16:00\n"
+
+    checked = importing.check_sessions_file(session, programme, data.encode(), now=NOW, zone=ZONE)
+
+    assert checked.rows == []
+    assert checked.problems[0].message.startswith("The group has a hidden character (")

@@ -103,7 +103,7 @@ def test_someone_not_expected_is_added_by_id_number_and_strangers_are_refused(
     stranger = client.post(url, data={"came": [str(outsider.id)]})
     assert stranger.status_code == 422
     assert "Someone ticked is not on this register" in stranger.text
-    refused = client.post(f"{url}/{outsider.id}", data={"came": [str(outsider.id)]}, headers=HTMX)
+    refused = client.post(f"{url}/{outsider.id}", data={"came": [str(outsider.id)]})
     assert refused.status_code == 409
     assert _recorded(session, meeting) == {}
 
@@ -113,3 +113,40 @@ def test_someone_not_expected_is_added_by_id_number_and_strangers_are_refused(
     page = client.get(url).text
     assert "Not expected" in page and "E7" in page
     assert drop_in.id
+
+
+def test_nobody_can_have_come_to_a_session_not_started_and_names_are_escaped(client, auth, session):
+    programme = make_programme(session)
+    person = make_participant(session, programme, id_number="W1", name="<b>Amira</b>")
+    meeting = _meeting(session, programme)
+    meeting.starts_at, meeting.ends_at = NOW + timedelta(days=1), NOW + timedelta(days=1, hours=2)
+    session.commit()
+    auth.login()
+    url = f"/admin/programmes/{programme.id}/sessions/{meeting.id}/register"
+
+    page = client.get(url).text
+    assert "This session has not started yet." in page
+    assert "&lt;b&gt;Amira&lt;/b&gt;" in page and "<b>Amira</b>" not in page
+    refused = client.post(url, data={"came": [str(person.id)]})
+    assert refused.status_code == 422
+    assert "nobody can have come" in refused.text
+    one = client.post(f"{url}/{person.id}", data={"came": [str(person.id)]}, headers=HTMX)
+    assert one.status_code == 422 and "Not saved: This session has not started yet" in one.text
+    assert _recorded(session, meeting) == {}
+
+
+def test_a_persons_page_links_to_their_sessions(client, auth, session):
+    programme = make_programme(session)
+    person = make_participant(session, programme, id_number="W1", name="Amira")
+    meeting = _meeting(session, programme)
+    session.add(
+        Attendance(session_id=meeting.id, participant_id=person.id, attended=True, recorded_at=NOW)
+    )
+    session.commit()
+    auth.login()
+
+    details = client.get(f"/admin/programmes/{programme.id}/participants/{person.id}").text
+    link = f"/admin/programmes/{programme.id}/attendance/{person.id}"
+    assert f'href="{link}">Sessions of this person' in details
+    page = client.get(link).text
+    assert "1 of 1 offered so far" in page and "Action learning set meeting (West)" in page
