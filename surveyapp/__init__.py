@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.reminders.views import bp as reminders_bp
     from surveyapp.respond.views import bp as respond_bp
     from surveyapp.results.views import bp as results_bp
+    from surveyapp.sessions.views import bp as sessions_bp
     from surveyapp.staff.views import bp as staff_bp
     from surveyapp.waves.views import bp as waves_bp
     from surveyapp.web import permissions
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         waves_bp,
         reminders_bp,
         results_bp,
+        sessions_bp,
         staff_bp,
         audit_bp,
         privacy_bp,

@@ -28,6 +28,14 @@ from surveyapp.respond.models import (  # noqa: F401
     DraftAnswer,
     Response,
 )
+from surveyapp.sessions.models import (  # noqa: F401
+    RULE_AUDIENCES,
+    SESSION_KINDS,
+    Attendance,
+    DoseBands,
+    EvaluationRule,
+    ProgrammeSession,
+)
 from surveyapp.staff.models import (  # noqa: F401
     ROLES,
     STAFF_ROLES,

@@ -6,13 +6,14 @@ administrator gets 404, as if B did not exist.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from surveyapp import PROJECT_ROOT
-from surveyapp.models import Message, Response
+from surveyapp.models import Attendance, Message, ProgrammeSession, Response
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.staff import access
 from surveyapp.staff import operations as accounts
@@ -40,8 +41,19 @@ def _objects(session, programme):
         sent_at=NOW,
     )
     session.add(message)
+    programme_session = ProgrammeSession(
+        programme=programme,
+        kind="als_meeting",
+        starts_at=NOW - timedelta(days=2),
+        ends_at=NOW - timedelta(days=2, hours=-2),
+        expected={},
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    session.add(programme_session)
     session.flush()
     return {
+        "session_id": programme_session.id,
         "programme_id": programme.id,
         "participant_id": participant.id,
         "wave_id": wave.id,
@@ -109,7 +121,7 @@ def test_every_route_answers_each_role_as_the_permissions_table_says(
     assert wrong == []
 
 
-@pytest.mark.parametrize("role", ["programme_manager", "evaluator", "viewer"])
+@pytest.mark.parametrize("role", ["programme_manager", "evaluator", "viewer", "facilitator"])
 def test_another_programmes_objects_answer_404(app, client, auth, session, two_programmes, role):
     ours, theirs = two_programmes
     auth.login(email=f"{role}@example.org", role=role, programmes=[ours["programme_id"]])
@@ -184,3 +196,31 @@ def test_no_page_offers_a_link_its_reader_may_not_follow(client, auth, two_progr
                 queue.append(link)
     assert len(seen) > 3
     assert refused == []
+
+
+def test_a_facilitator_keeps_registers_but_plans_nothing_and_sees_no_answers(
+    client, auth, session, two_programmes
+):
+    ours, _ = two_programmes
+    auth.login(email="fay@example.org", role="facilitator", programmes=[ours["programme_id"]])
+    programme = f"/admin/programmes/{ours['programme_id']}"
+    register = f"{programme}/sessions/{ours['session_id']}/register"
+
+    assert client.get(f"{programme}/sessions").status_code == 200
+    assert client.get(register).status_code == 200
+    saved = client.post(register, data={"came": [str(ours["participant_id"])]})
+    assert saved.status_code == 303
+    session.expire_all()
+    row = session.get(Attendance, (ours["session_id"], ours["participant_id"]))
+    assert row.attended is True and row.recorded_by is not None
+    for refused in (
+        f"{programme}/sessions/new",
+        f"{programme}/sessions/import",
+        f"{programme}/sessions/{ours['session_id']}/edit",
+        f"{programme}/participants",
+        f"/admin/waves/{ours['wave_id']}/results",
+        f"/admin/waves/{ours['wave_id']}/export?format=csv&layout=wide",
+    ):
+        assert client.get(refused).status_code == 403, refused
+    listed = client.get(f"{programme}/sessions").text
+    assert "Register" in listed and "Add a session" not in listed and "Results" not in listed

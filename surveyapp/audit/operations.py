@@ -41,6 +41,10 @@ ACTIONS = {
     "reminders.send": "Reminders sent",
     "reminders.test": "Test email sent to staff",
     "export.download": "Data downloaded",
+    "session.plan": "Session created, changed or deleted",
+    "session.import": "Sessions imported",
+    "register.change": "Register kept",
+    "attendance.import": "Attendance imported",
 }
 PER_PAGE = 50
 

@@ -20,18 +20,19 @@ ROLE_NAMES = {
     "programme_manager": "Programme manager",
     "evaluator": "Evaluator",
     "viewer": "Viewer",
+    "facilitator": "Facilitator",
 }
 
 #: capability: (what it lets a person do, the roles that have it)
 PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "see_programmes": (
         "See their programmes and the waves in them",
-        frozenset({"admin", "programme_manager", "evaluator", "viewer"}),
+        frozenset({"admin", "programme_manager", "evaluator", "viewer", "facilitator"}),
     ),
     "see_dashboards": (
         "See response-rate dashboards: no names, and a group's rate only from the reporting "
         "threshold",
-        frozenset({"admin", "programme_manager", "evaluator", "viewer"}),
+        frozenset({"admin", "programme_manager", "evaluator", "viewer", "facilitator"}),
     ),
     "see_results": (
         "See scores and charts, and download exports (ID numbers, never names or emails)",
@@ -62,6 +63,15 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         "Download a wave's personal links with names and emails, to send them from the "
         "organisation's own email",
         frozenset({"admin", "programme_manager"}),
+    ),
+    "manage_sessions": (
+        "Plan a programme's sessions, import them, and set the evaluation after each session "
+        "and the attendance bands",
+        frozenset({"admin", "programme_manager"}),
+    ),
+    "keep_registers": (
+        "Keep the register of who came to each session, and import attendance; never answers",
+        frozenset({"admin", "programme_manager", "facilitator"}),
     ),
     "protect_data": (
         "Give a participant their data (subject access) and erase it",

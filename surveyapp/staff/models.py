@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from surveyapp.db import Base
 
-ROLES = ("admin", "programme_manager", "evaluator", "viewer")
+ROLES = ("admin", "programme_manager", "evaluator", "viewer", "facilitator")
 
 
 class User(Base):
@@ -16,7 +16,8 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'programme_manager', 'evaluator', 'viewer')", name="role_known"
+            "role IN ('admin', 'programme_manager', 'evaluator', 'viewer', 'facilitator')",
+            name="role_known",
         ),
     )
 
@@ -34,7 +35,7 @@ class User(Base):
     last_signed_in_at: Mapped[datetime | None]
 
 
-STAFF_ROLES = ("programme_manager", "evaluator", "viewer")
+STAFF_ROLES = ("programme_manager", "evaluator", "viewer", "facilitator")
 
 
 class ProgrammeMember(Base):

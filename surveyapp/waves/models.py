@@ -12,6 +12,7 @@ from surveyapp.questionnaires.models import QuestionnaireVersion
 
 if TYPE_CHECKING:  # named in quotes: they are defined in areas that import this one
     from surveyapp.respond.models import DraftAnswer
+    from surveyapp.sessions.models import ProgrammeSession
 
 
 PRIVACY_MODES = ("identified", "anonymous")
@@ -40,10 +41,16 @@ class Wave(Base):
     #: Who was invited, as chosen: {"role": [...], "team": [...], "region": [...]}.
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
+    #: The session this wave evaluates, when an evaluation rule made it (one wave a session).
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme_sessions.id"), unique=True
+    )
+    evaluation_rule_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_rules.id"))
 
     programme: Mapped[Programme] = relationship(back_populates="waves")
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
     invitations: Mapped[list["Invitation"]] = relationship(back_populates="wave")
+    programme_session: Mapped["ProgrammeSession | None"] = relationship()
 
     @property
     def is_anonymous(self) -> bool:

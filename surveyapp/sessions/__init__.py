@@ -1,0 +1,1 @@
+"""A programme over time: sessions, who attended, an evaluation after each, and dose."""
