@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from surveyapp import PROJECT_ROOT
-from surveyapp.models import Message, Response
+from surveyapp.models import EvaluationRule, Message, Response
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.staff import access
 from surveyapp.staff import operations as accounts
@@ -40,8 +40,13 @@ def _objects(session, programme):
         sent_at=NOW,
     )
     session.add(message)
+    rule = EvaluationRule(
+        programme=programme, questionnaire_key="session_evaluation", created_at=NOW
+    )
+    session.add(rule)
     session.flush()
     return {
+        "rule_id": rule.id,
         "programme_id": programme.id,
         "participant_id": participant.id,
         "wave_id": wave.id,

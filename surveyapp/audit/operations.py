@@ -35,6 +35,8 @@ ACTIONS = {
     "retention.apply": "Contact details removed after the retention date",
     "wave.create": "Wave created",
     "wave.close": "Wave closed",
+    "evaluation_rule.change": "Evaluation after each session set, changed or stopped",
+    "dose_bands.change": "Attendance and mentoring bands set",
     "response.reopen": "Response reopened",
     "reminders.plan": "Reminder plan or email changed",
     "reminders.send": "Reminders sent",

@@ -1,0 +1,143 @@
+"""The evaluation after each session (its rules and the waves they made), the attendance
+bands, and outcomes by attendance."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from surveyapp.db import get_session
+from surveyapp.evaluations import dose
+from surveyapp.evaluations import operations as evaluation
+from surveyapp.evaluations.forms import RuleForm
+from surveyapp.models import EvaluationRule, ProgrammeSession, Wave
+from surveyapp.questionnaires import catalogue
+from surveyapp.web.context import audit_action, now
+from surveyapp.web.forms import ActionForm
+from surveyapp.web.permissions import programme_or_404, requires
+
+bp = Blueprint("evaluations", __name__, url_prefix="/admin", template_folder="templates")
+
+
+def _kinds(programme) -> list[str]:
+    return sorted(
+        set(
+            get_session().scalars(
+                select(ProgrammeSession.kind).where(ProgrammeSession.programme_id == programme.id)
+            )
+        )
+    )
+
+
+def _rule_or_404(programme, rule_id: int) -> EvaluationRule:
+    rule = get_session().get(EvaluationRule, rule_id)
+    if rule is None or rule.programme_id != programme.id:
+        abort(404)
+    return rule
+
+
+@bp.get("/programmes/<int:programme_id>/evaluations")
+@requires("manage_sessions")
+def evaluation_overview(programme_id: int):
+    """The programme's rules, the waves they made, and its attendance bands."""
+    programme = programme_or_404(programme_id)
+    db = get_session()
+    waves = db.scalars(
+        select(Wave)
+        .where(Wave.programme_id == programme.id, Wave.session_id.is_not(None))
+        .order_by(Wave.opens_at, Wave.id)
+    ).all()
+    return render_template(
+        "evaluations/overview.html",
+        programme=programme,
+        rules=evaluation.rules_of(db, programme),
+        describe=evaluation.describe_rule,
+        kind_name=evaluation.kind_name,
+        waves=waves,
+        bands=dose.programme_bands(db, programme),
+        stop_form=ActionForm(),
+    )
+
+
+def _rule_form(programme, rule: EvaluationRule | None):
+    db = get_session()
+    form = RuleForm(obj=None)
+    versions = sorted(catalogue.latest_versions(db).values(), key=lambda v: v.title)
+    form.set_choices(versions, _kinds(programme))
+    if request.method == "GET" and rule is not None:
+        form.questionnaire_key.data = rule.questionnaire_key
+        form.session_kind.data = rule.session_kind
+        form.audience.data = rule.audience
+        form.opens_after_hours.data = rule.opens_after_minutes // 60
+        form.open_days.data = rule.open_days
+        form.privacy.data = rule.privacy
+        form.target_rate.data = rule.target_rate
+        form.with_reminders.data = rule.with_reminders
+    if form.validate_on_submit():
+        try:
+            saved = evaluation.save_rule(
+                db,
+                programme,
+                questionnaire_key=form.questionnaire_key.data,
+                session_kind=form.session_kind.data or "",
+                audience=form.audience.data,
+                opens_after_hours=form.opens_after_hours.data,
+                open_days=form.open_days.data,
+                privacy=form.privacy.data,
+                target_rate=form.target_rate.data,
+                with_reminders=form.with_reminders.data,
+                now=now(),
+                rule=rule,
+            )
+        except evaluation.RuleProblem as problem:
+            db.rollback()
+            getattr(form, problem.field or "questionnaire_key").errors.append(str(problem))
+        else:
+            audit_action(
+                "evaluation_rule.change",
+                f"Evaluation after each session {'changed' if rule else 'set'}: "
+                f"{evaluation.describe_rule(saved)}",
+                programme_id=programme.id,
+                kind="evaluation rule",
+                number=saved.id,
+            )
+            db.commit()
+            flash(evaluation.describe_rule(saved))
+            return redirect(url_for(".evaluation_overview", programme_id=programme.id), code=303)
+    return render_template(
+        "evaluations/rule_form.html", programme=programme, form=form, rule=rule
+    ), (422 if form.errors else 200)
+
+
+@bp.route("/programmes/<int:programme_id>/evaluations/rules/new", methods=["GET", "POST"])
+@requires("manage_sessions")
+def rule_new(programme_id: int):
+    """Set the evaluation after each session: one wave a session, made automatically."""
+    return _rule_form(programme_or_404(programme_id), None)
+
+
+@bp.route("/programmes/<int:programme_id>/evaluations/rules/<int:rule_id>", methods=["GET", "POST"])
+@requires("manage_sessions")
+def rule_edit(programme_id: int, rule_id: int):
+    """Change a rule; the waves it made already stay as they are."""
+    programme = programme_or_404(programme_id)
+    return _rule_form(programme, _rule_or_404(programme, rule_id))
+
+
+@bp.post("/programmes/<int:programme_id>/evaluations/rules/<int:rule_id>/stop")
+@requires("manage_sessions")
+def rule_stop(programme_id: int, rule_id: int):
+    """Stop a rule: it makes no more waves."""
+    programme = programme_or_404(programme_id)
+    rule = _rule_or_404(programme, rule_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        evaluation.stop_rule(get_session(), rule, now=now())
+        audit_action(
+            "evaluation_rule.change",
+            f"Evaluation after each session stopped: {evaluation.describe_rule(rule)}",
+            programme_id=programme.id,
+            kind="evaluation rule",
+            number=rule.id,
+        )
+        get_session().commit()
+        flash("The rule is stopped: it makes no more waves. The waves it made stay.")
+    return redirect(url_for(".evaluation_overview", programme_id=programme.id), code=303)
