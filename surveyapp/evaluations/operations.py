@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from surveyapp.errors import SurveyError
+from surveyapp.exports.codebook import Variable
 from surveyapp.models import (
     PRIVACY_MODES,
     Attendance,
@@ -226,6 +227,39 @@ def wave_session_facts(session: Session, wave: Wave, zone: str = UK) -> SessionF
     if wave.session_id is None:
         return None
     return session_facts(session, session.get(ProgrammeSession, wave.session_id), zone)
+
+
+def session_columns(facts: SessionFacts) -> list[tuple[Variable, object]]:
+    """The export variables that carry the session a wave evaluates, with their value
+    (the same on every row: an anonymous wave's rows carry the session, never the person)."""
+    return [
+        (
+            Variable("session_kind", "Kind of session evaluated", "string", "nominal", "session",
+                     "session_kind"),
+            facts.kind_name,
+        ),
+        (
+            Variable("session_group", "Group of the session evaluated (empty: no group)",
+                     "string", "nominal", "session", "session_group"),
+            facts.group,
+        ),
+        (
+            Variable("session_date", "Date of the session evaluated, UK time (YYYY-MM-DD)",
+                     "string", "nominal", "session", "session_date"),
+            facts.day.isoformat(),
+        ),
+        (
+            Variable("session_in_series", "Number of the session in its series (sessions "
+                     "of the same kind and group, in date order)", "numeric", "ordinal",
+                     "session", "session_in_series", is_integer=True),
+            facts.number,
+        ),
+        (
+            Variable("series_sessions", "Sessions in the series (of the same kind and group)",
+                     "numeric", "scale", "session", "series_sessions", is_integer=True),
+            facts.of,
+        ),
+    ]  # fmt: skip
 
 
 # -- making the waves --------------------------------------------------------------------
