@@ -29,6 +29,8 @@ from surveyapp.exports.codebook import Variable
 from surveyapp.models import DoseBands, Participant, Programme, ProgrammeSession
 from surveyapp.sessions.operations import MENTORING_KIND, attendance_by_person
 
+__all__ = ["MENTORING_KIND"]
+
 MAX_BANDS = 12
 MAX_COUNT = 1000
 _BAND = re.compile(
@@ -86,11 +88,11 @@ def parse_bands(text: str, *, field: str, what: str) -> list[list]:
             raise BandProblem(
                 f"{where}: the second number must not be smaller than the first.", field
             )
-        expected_low = 0 if not bands else bands[-1][1] + 1
         if bands and bands[-1][1] is None:
             raise BandProblem(
                 f"{where}: the band before it has no end (“or more”), so it must be last.", field
             )
+        expected_low = 0 if not bands else bands[-1][1] + 1
         if low != expected_low:
             if number == 1:
                 raise BandProblem(

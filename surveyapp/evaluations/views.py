@@ -7,7 +7,7 @@ from sqlalchemy import select
 from surveyapp.db import get_session
 from surveyapp.evaluations import dose
 from surveyapp.evaluations import operations as evaluation
-from surveyapp.evaluations.forms import RuleForm
+from surveyapp.evaluations.forms import BandsForm, RuleForm
 from surveyapp.models import EvaluationRule, ProgrammeSession, Wave
 from surveyapp.questionnaires import catalogue
 from surveyapp.web.context import audit_action, now
@@ -141,3 +141,50 @@ def rule_stop(programme_id: int, rule_id: int):
         get_session().commit()
         flash("The rule is stopped: it makes no more waves. The waves it made stay.")
     return redirect(url_for(".evaluation_overview", programme_id=programme.id), code=303)
+
+
+@bp.route("/programmes/<int:programme_id>/evaluations/bands", methods=["GET", "POST"])
+@requires("manage_sessions")
+def bands_edit(programme_id: int):
+    """The bands attendance and mentoring are read in: exports and outcomes by attendance."""
+    programme = programme_or_404(programme_id)
+    db = get_session()
+    form = BandsForm()
+    form.set_choices(_kinds(programme))
+    stored = dose.bands_of(db, programme)
+    if request.method == "GET":
+        form.attendance.data = dose.bands_text(stored.attendance if stored else [])
+        form.mentoring.data = dose.bands_text(stored.mentoring if stored else [])
+        form.mentoring_kind.data = stored.mentoring_kind if stored else dose.MENTORING_KIND
+    if form.validate_on_submit():
+        try:
+            attendance = dose.parse_bands(
+                form.attendance.data, field="attendance", what="Attendance bands"
+            )
+            mentoring = dose.parse_bands(
+                form.mentoring.data or "", field="mentoring", what="Mentoring bands"
+            )
+        except dose.BandProblem as problem:
+            getattr(form, problem.field).errors.append(str(problem))
+        else:
+            dose.save_bands(
+                db,
+                programme,
+                attendance=attendance,
+                mentoring=mentoring,
+                mentoring_kind=form.mentoring_kind.data or dose.MENTORING_KIND,
+            )
+            audit_action(
+                "dose_bands.change",
+                f"Attendance bands: {'; '.join(band[2] for band in attendance)}. Mentoring bands: "
+                f"{'; '.join(band[2] for band in mentoring) or 'none'}",
+                programme_id=programme.id,
+                kind="programme",
+                number=programme.id,
+            )
+            db.commit()
+            flash("The attendance and mentoring bands are saved.")
+            return redirect(url_for(".evaluation_overview", programme_id=programme.id), code=303)
+    return render_template("evaluations/bands.html", programme=programme, form=form), (
+        422 if form.errors else 200
+    )

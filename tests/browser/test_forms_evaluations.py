@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from surveyapp.models import EvaluationRule
+from surveyapp.models import DoseBands, EvaluationRule
 from tests.browser.conftest import sign_in
 from tests.factories import make_participant, make_programme, stored_version
 
@@ -101,3 +101,31 @@ def test_a_rule_is_changed_then_stopped_in_the_browser(browser, live_server):
     page.click("#rules button:has-text('Stop')")
     page.wait_for_selector("#rules .govuk-tag:has-text('Stopped')")
     assert _rules(live_server)[0].stopped_at is not None
+
+
+@pytest.mark.posts("/admin/programmes/<int:programme_id>/evaluations/bands")
+def test_attendance_and_mentoring_bands_are_set_in_the_browser(browser, live_server):
+    programme_id = _programme(live_server)
+    page = browser.new_page()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/evaluations")
+    page.click("a:has-text('Set the bands')")
+
+    page.fill("#attendance", "0-4: fewer than 5 of 7\n6 or more: 6 or more of 7")
+    page.click("button:has-text('Save the bands')")
+    assert "line 2" in page.inner_text(".govuk-error-summary")
+    page.fill("#attendance", "0-4: fewer than 5 of 7\n5 or more: 5 or more of 7")
+    page.fill("#mentoring", "0-2: fewer than 3\n3 or more: 3 or more mentoring sessions")
+    page.select_option("#mentoring_kind", label="Mentoring session")
+    page.click("button:has-text('Save the bands')")
+
+    page.wait_for_selector("#bands")
+    assert "5 or more of 7" in page.inner_text("#bands")
+    with live_server.sessionmaker() as session:
+        bands = session.get(DoseBands, programme_id)
+        assert bands.attendance == [[0, 4, "fewer than 5 of 7"], [5, None, "5 or more of 7"]]
+        assert bands.mentoring == [
+            [0, 2, "fewer than 3"],
+            [3, None, "3 or more mentoring sessions"],
+        ]
+        assert bands.mentoring_kind == "mentoring"
