@@ -1,18 +1,31 @@
 """The evaluation after each session (its rules and the waves they made), the attendance
 bands, and outcomes by attendance."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from surveyapp.db import get_session
-from surveyapp.evaluations import dose
+from surveyapp.evaluations import chart as charts
+from surveyapp.evaluations import dose, outcomes
 from surveyapp.evaluations import operations as evaluation
 from surveyapp.evaluations.forms import BandsForm, RuleForm
 from surveyapp.models import EvaluationRule, ProgrammeSession, Wave
 from surveyapp.questionnaires import catalogue
+from surveyapp.results.operations import png_of
+from surveyapp.staff import access
 from surveyapp.web.context import audit_action, now
 from surveyapp.web.forms import ActionForm
-from surveyapp.web.permissions import programme_or_404, requires
+from surveyapp.web.permissions import id_arg, programme_or_404, requires
 
 bp = Blueprint("evaluations", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -187,4 +200,115 @@ def bands_edit(programme_id: int):
             return redirect(url_for(".evaluation_overview", programme_id=programme.id), code=303)
     return render_template("evaluations/bands.html", programme=programme, form=form), (
         422 if form.errors else 200
+    )
+
+
+def _wave_arg(programme, name: str, default: Wave | None) -> Wave | None:
+    """The wave named by ``?<name>=`` (of this programme, else 404); ``default`` when absent."""
+    if name not in request.args:
+        return default
+    if not request.args[name]:
+        return None
+    wave_id = id_arg(name)
+    wave = get_session().get(Wave, wave_id) if wave_id else None
+    if wave is None or wave.programme_id != programme.id:
+        abort(404)
+    return wave
+
+
+def _read_outcomes(programme):
+    """The waves asked for and outcomes by attendance of them, or the reason they cannot be."""
+    waves = sorted(programme.waves, key=lambda wave: (wave.session_id is not None, wave.opens_at))
+    outcome_waves = [w for w in waves if not w.is_anonymous and w.session_id is None]
+    endpoint = _wave_arg(programme, "end", outcome_waves[-1] if outcome_waves else None)
+    others = [w for w in outcome_waves if endpoint is None or w.id != endpoint.id]
+    baseline = _wave_arg(programme, "base", others[0] if others else None)
+    by = request.args.get("by", "attendance")
+    by = by if by in outcomes.BREAKDOWNS else "attendance"
+    for_evaluator = not (request.args.get("full") == "1" and access.can(g.user, "see_small_groups"))
+    read, problem = None, ""
+    if endpoint is None:
+        problem = "Outcomes by attendance need a wave whose answers keep the person's ID number."
+    else:
+        try:
+            read = outcomes.outcomes_by_attendance(
+                get_session(),
+                programme,
+                endpoint,
+                baseline,
+                by=by,
+                for_evaluator=for_evaluator,
+                threshold=programme.reporting_threshold,
+            )
+        except outcomes.CannotRead as cannot:
+            problem = str(cannot)
+    query = {
+        "end": endpoint.id if endpoint else "",
+        "base": baseline.id if baseline else "",
+    }
+    query |= {"by": by} | ({} if for_evaluator else {"full": "1"})
+    return waves, endpoint, baseline, by, for_evaluator, read, problem, query
+
+
+@bp.get("/programmes/<int:programme_id>/evaluations/outcomes")
+@requires("see_results")
+def outcomes_page(programme_id: int):
+    """Outcomes by attendance: each scale at the endpoint and its change, by band."""
+    programme = programme_or_404(programme_id)
+    waves, endpoint, baseline, by, for_evaluator, read, problem, query = _read_outcomes(programme)
+    measure = "change" if baseline is not None else "endpoint"
+    drawn = {}
+    for scale in read.scales if read else []:
+        drawn[scale.scale] = charts.interval_chart(
+            scale, measure if scale.has_change else "endpoint"
+        )
+    return render_template(
+        "evaluations/outcomes.html",
+        programme=programme,
+        waves=waves,
+        endpoint=endpoint,
+        baseline=baseline,
+        by=by,
+        breakdowns=outcomes.BREAKDOWNS,
+        outcome=read,
+        problem=problem,
+        charts=drawn,
+        chart_measure=measure,
+        query=query,
+        for_evaluator=for_evaluator,
+        threshold=programme.reporting_threshold,
+    )
+
+
+#: The files a chart downloads as.
+CHART_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+@bp.get("/programmes/<int:programme_id>/evaluations/outcomes/chart")
+@requires("see_results")
+def outcomes_chart(programme_id: int):
+    """Download one scale's chart of outcomes by attendance as SVG or PNG, as the page draws it."""
+    programme = programme_or_404(programme_id)
+    _w, _e, _b, _by, _f, read, _problem, _q = _read_outcomes(programme)
+    file_format = request.args.get("format", "svg")
+    measure = request.args.get("measure", "endpoint")
+    if (
+        file_format not in CHART_FORMATS
+        or measure not in charts.MEASURES
+        or not request.args.get("scale")
+    ):
+        abort(400)
+    scale = next(
+        (s for s in (read.scales if read else []) if s.scale == request.args.get("scale")), None
+    )
+    if scale is None or (measure == "change" and not scale.has_change):
+        abort(404)
+    drawn = charts.interval_chart(scale, measure)
+    svg = render_template("evaluations/_interval_chart.html", chart=drawn, standalone=True)
+    content = svg if file_format == "svg" else png_of(svg)
+    name = f"outcomes_by_attendance_{scale.scale}_{measure}.{file_format}"
+    return Response(
+        content,
+        mimetype=CHART_FORMATS[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
