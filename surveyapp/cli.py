@@ -196,15 +196,18 @@ def users_list() -> None:
 @reminders_cli.command("send")
 @click.option("--dry-run", is_flag=True, help="Say who would get what; send and store nothing.")
 def reminders_send(dry_run: bool) -> None:
-    """Queue every invitation and reminder that is due, then send the outbox.
+    """Make the evaluation wave of each session that is due, queue every invitation and
+    reminder that is due, then send the outbox.
 
-    Safe to run from cron every few minutes: a person never gets the same step twice.
+    Safe to run from cron every few minutes, and on several machines: a session gets one
+    wave and a person never gets the same step twice.
     """
     from surveyapp.mail import mailer_from_config
     from surveyapp.reminders import sending
 
     config = current_app.config
     settings = sending.settings_from_config(config)
+    _make_session_waves(dry_run)
     with _session() as session:
         if dry_run:
             for step in sending.due_steps(session, _now()):
@@ -238,6 +241,45 @@ def reminders_send(dry_run: bool) -> None:
     )
     for error in report.errors[:20]:
         click.echo(f"  failed: {error}", err=True)
+
+
+def _make_session_waves(dry_run: bool) -> None:
+    """Make the wave of each session whose evaluation is due (see ``evaluations.operations``)."""
+    from surveyapp.evaluations import operations as evaluation
+
+    zone = current_app.config["STUDY_TIMEZONE"]
+    with _session() as session:
+        report = evaluation.make_due_waves(session, now=_now(), zone=zone)
+        for wave in report.made:
+            click.echo(
+                f"{'Would make' if dry_run else 'Made'} “{wave.label}” "
+                f"({len(wave.invitations)} invited)"
+            )
+            if not dry_run:
+                audit.record(
+                    session,
+                    action="wave.create",
+                    summary=f"Wave “{wave.label}” made for its session ({wave.privacy}, "
+                    f"{len(wave.invitations)} invited)",
+                    actor_label=COMMAND_LINE,
+                    programme_id=wave.programme_id,
+                    object_type="wave",
+                    object_id=wave.id,
+                    now=_now(),
+                )
+        for waiting in report.waiting:
+            click.echo(
+                f"Waiting for the register of “{waiting.kind_name}” {waiting.group} "
+                "before its evaluation is made".replace("  ", " ")
+            )
+        if report.invited_late:
+            click.echo(f"{report.invited_late} person(s) ticked late invited to their evaluation")
+        for problem in report.problems:
+            click.echo(problem, err=True)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
 
 
 # -- retention ---------------------------------------------------------------------------

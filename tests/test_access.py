@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from surveyapp import PROJECT_ROOT
-from surveyapp.models import Attendance, Message, ProgrammeSession, Response
+from surveyapp.models import Attendance, EvaluationRule, Message, ProgrammeSession, Response
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.staff import access
 from surveyapp.staff import operations as accounts
@@ -41,6 +41,10 @@ def _objects(session, programme):
         sent_at=NOW,
     )
     session.add(message)
+    rule = EvaluationRule(
+        programme=programme, questionnaire_key="session_evaluation", created_at=NOW
+    )
+    session.add(rule)
     programme_session = ProgrammeSession(
         programme=programme,
         kind="als_meeting",
@@ -53,6 +57,7 @@ def _objects(session, programme):
     session.add(programme_session)
     session.flush()
     return {
+        "rule_id": rule.id,
         "session_id": programme_session.id,
         "programme_id": programme.id,
         "participant_id": participant.id,

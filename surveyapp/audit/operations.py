@@ -36,6 +36,8 @@ ACTIONS = {
     "wave.create": "Wave created",
     "wave.change": "Wave changed",
     "wave.close": "Wave closed",
+    "evaluation_rule.change": "Evaluation after each session set, changed or stopped",
+    "dose_bands.change": "Attendance and mentoring bands set",
     "response.reopen": "Response reopened",
     "reminders.plan": "Reminder plan or email changed",
     "reminders.send": "Reminders sent",

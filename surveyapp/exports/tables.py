@@ -78,6 +78,10 @@ from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, FREE_TEXT_THRESHOLD
 
 #: What replaces free text from a group too small for its text to be shown: on every row
 #: of the group, typed or not, so it does not tell who wrote something.
+#: The columns the scores sheet keeps: the key, cohort fields, session, dose and scores.
+KEPT_WITH_SCORES = ("key", "group", "session", "dose", "score")
+#: The columns every row of the long layout repeats.
+ROW_ROLES = ("key", "group", "session", "dose")
 TEXT_HIDDEN = f"[hidden: fewer than {FREE_TEXT_THRESHOLD} responses in this group]"
 
 
@@ -102,12 +106,12 @@ class ExportTables:
 
     def scores(self) -> pd.DataFrame:
         """The key, the cohort fields and the scale scores only."""
-        keep = [v.name for v in self.variables if v.role in ("key", "group", "score")]
+        keep = [v.name for v in self.variables if v.role in KEPT_WITH_SCORES]
         return self.data[keep]
 
     def scores_codebook(self) -> pd.DataFrame:
         """The codebook of ``scores()``."""
-        keep = [v for v in self.variables if v.role in ("key", "group", "score")]
+        keep = [v for v in self.variables if v.role in KEPT_WITH_SCORES]
         return codebook_frame(keep)
 
     def long(self) -> pd.DataFrame:
@@ -156,6 +160,7 @@ def wave_tables(
     progress("loading", 1.0)
     progress("scoring", 0.0)
     data = build_wide(answers, questionnaire, variables, anonymous=wave.is_anonymous)
+    data, variables = with_session_and_dose(session, wave, data, variables)
     if for_evaluator:
         if release is None:
             release = programme_release(session, wave, threshold)
@@ -164,6 +169,47 @@ def wave_tables(
         variables = pooled_labels(variables, threshold, identifying)
     progress("scoring", 1.0)
     return ExportTables(data.reset_index(drop=True), tuple(variables), for_evaluator)
+
+
+def with_session_and_dose(
+    session: Session, wave: Wave, data: pd.DataFrame, variables: list[Variable]
+) -> tuple[pd.DataFrame, list[Variable]]:
+    """Add the session a wave evaluates (after the cohort fields) and, in an identified
+    wave, each person's dose: attendance and mentoring as of the wave's close (at the end)."""
+    from surveyapp.evaluations import dose
+    from surveyapp.evaluations import operations as evaluation
+
+    taken = {variable.name.lower() for variable in variables}
+    stamp = {"questionnaire": variables[0].questionnaire, "version": variables[0].version,
+             "wave": variables[0].wave}  # fmt: skip
+
+    def named(variable: Variable) -> Variable:
+        name = variable.name
+        while name.lower() in taken:
+            name = f"{name}_{variable.role}"
+        taken.add(name.lower())
+        return replace(variable, name=name, **stamp)
+
+    facts = evaluation.wave_session_facts(session, wave)
+    if facts is not None:
+        place = max(i for i, v in enumerate(variables) if v.role in ("key", "group")) + 1
+        added = []
+        for variable, value in evaluation.session_columns(facts):
+            variable = named(variable)
+            data[variable.name] = pd.Series(value, index=data.index, dtype=object)
+            if variable.is_integer:
+                data[variable.name] = data[variable.name].astype("Int64")
+            added.append(variable)
+        variables = variables[:place] + added + variables[place:]
+    if not wave.is_anonymous and dose.counts_dose(session, wave.programme):
+        doses = dose.dose_table(session, wave.programme, now=wave.closes_at)
+        people = data["id_number"] if "id_number" in data else pd.Series(dtype=object)
+        for variable in dose.dose_variables(dose.programme_bands(session, wave.programme)):
+            column = doses[variable.source].reindex(people.to_numpy())
+            variable = named(variable)
+            data[variable.name] = column.to_numpy()
+            variables = [*variables, variable]
+    return data[[variable.name for variable in variables]], variables
 
 
 def wide_table(
@@ -340,7 +386,7 @@ def pooled_labels(
 
 def long_variables(variables: tuple[Variable, ...] | list[Variable]) -> list[Variable]:
     """The columns of the long table."""
-    first = [v for v in variables if v.role in ("key", "group")]
+    first = [v for v in variables if v.role in ROW_ROLES]
     stamp = {
         "questionnaire": first[0].questionnaire,
         "version": first[0].version,
@@ -381,7 +427,7 @@ def melt_answers(
     data: pd.DataFrame, variables: tuple[Variable, ...] | list[Variable]
 ) -> pd.DataFrame:
     """Melt the answer columns of a wide table into one row per answer that holds a value."""
-    ids = [v.name for v in variables if v.role in ("key", "group")]
+    ids = [v.name for v in variables if v.role in ROW_ROLES]
     answer_vars = [v for v in variables if v.role in ANSWER_ROLES]
     names = [v.name for v in answer_vars]
     columns = ["variable", "answer_id", "value_number", "value_text", "value_label"]

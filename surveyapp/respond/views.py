@@ -29,6 +29,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from surveyapp import csrf
 from surveyapp.db import get_session
+from surveyapp.evaluations import operations as evaluation
 from surveyapp.models import Invitation
 from surveyapp.questionnaires.answers import (
     as_posted,
@@ -99,6 +100,9 @@ def start():
         "resume": flow.current_page(questionnaire, answers) if answers else None,
         "first": questionnaire.page_after(None, answers),
         "has_answers": bool(answers),
+        "session_facts": evaluation.wave_session_facts(
+            db, invitation.wave, current_app.config["STUDY_TIMEZONE"]
+        ),
     }
     return render_template("respond/start.html", **context)
 

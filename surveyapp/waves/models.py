@@ -42,9 +42,7 @@ class Wave(Base):
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     #: The session this wave evaluates, when an evaluation rule made it (one wave a session).
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("programme_sessions.id"), unique=True
-    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("programme_sessions.id"), unique=True)
     evaluation_rule_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_rules.id"))
 
     programme: Mapped[Programme] = relationship(back_populates="waves")

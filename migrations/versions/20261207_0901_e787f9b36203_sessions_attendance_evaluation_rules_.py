@@ -6,7 +6,7 @@ outcomes by dose are read in. Staff accounts may have the facilitator role, who 
 registers without seeing answers. Nothing held changes: every new column is empty.
 
 Revision ID: e787f9b36203
-Revises: c16dbf16494d
+Revises: 5b7e2d9c41aa
 Create Date: 2026-12-07 08:19:54.232078
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e787f9b36203"
-down_revision: str | None = "c16dbf16494d"
+down_revision: str | None = "5b7e2d9c41aa"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,2 @@
+"""The evaluation of a programme over time: an evaluation after each session, and outcomes
+by attendance (dose)."""
