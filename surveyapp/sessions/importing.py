@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveyapp.models import Participant, Programme, ProgrammeSession
-from surveyapp.people import roster
+from surveyapp.people import cohort_file
 from surveyapp.sessions import operations
 from surveyapp.text import hidden_character
 from surveyapp.timezones import to_local, to_utc
@@ -40,7 +40,7 @@ SESSION_HEADINGS = {
     "notes": ("notes",),
 }
 ATTENDANCE_HEADINGS = {
-    "id_number": ("id_number", *roster.HEADING_ALIASES["id_number"]),
+    "id_number": ("id_number", *cohort_file.HEADING_ALIASES["id_number"]),
     "session": ("session", "session number", "session no"),
     "date": ("date", "session date", "day"),
     "attended": ("attended", "came", "present", "attendance"),
@@ -96,12 +96,13 @@ class CheckedFile:
 
 def _read(data: bytes, headings: dict[str, tuple[str, ...]], required: list[list[str]]):
     """The file's records as dicts by field name, or a CheckedFile saying why not."""
-    text, encoding, problem = roster._decode(data)
+    text, encoding, problem = cohort_file._decode(data)
     if problem:
         return None, CheckedFile(file_problems=[problem], encoding=encoding)
-    delimiter = roster._detect_delimiter(text)
-    records, problem = roster._read_records(io.StringIO(text, newline="").readlines(), delimiter)
-    checked = CheckedFile(encoding=encoding, delimiter=roster._DELIMITER_NAMES[delimiter])
+    delimiter = cohort_file._detect_delimiter(text)
+    lines = io.StringIO(text, newline="").readlines()
+    records, problem = cohort_file._read_records(lines, delimiter)
+    checked = CheckedFile(encoding=encoding, delimiter=cohort_file._DELIMITER_NAMES[delimiter])
     if problem:
         checked.file_problems.append(problem)
         return None, checked
@@ -110,16 +111,16 @@ def _read(data: bytes, headings: dict[str, tuple[str, ...]], required: list[list
         checked.file_problems.append("The file is empty.")
         return None, checked
     by_heading = {
-        roster._heading_key(text): name for name, texts in headings.items() for text in texts
+        cohort_file._heading_key(text): name for name, texts in headings.items() for text in texts
     }
     columns: dict[str, int] = {}
     for index, heading in enumerate(records[0].cells):
-        name = by_heading.get(roster._heading_key(heading))
+        name = by_heading.get(cohort_file._heading_key(heading))
         if name and name not in columns:
             columns[name] = index
     for choices in required:
         if not any(name in columns for name in choices):
-            spoken = roster._quoted_list([headings[name][0] for name in choices])
+            spoken = cohort_file._quoted_list([headings[name][0] for name in choices])
             checked.file_problems.append(
                 f"There is no {spoken} column. The first row must name the columns."
             )

@@ -147,7 +147,7 @@ def test_each_invitation_gives_its_own_questionnaires_time(
 
     assert result.exit_code == 0, result.output
     bodies = {
-        message["To"]: " ".join(message.get_content().split())
+        message["To"]: " ".join(message.get_body(("plain",)).get_content().split())
         for message in smtp_server.handler.messages
     }
     assert "It takes about 3 minutes" in bodies["session_evaluation@example.org"]
