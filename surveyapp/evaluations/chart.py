@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from surveyapp.evaluations.outcomes import ScaleOutcome
+from surveyapp.scoring.outcomes import ScaleOutcome
 
 WIDTH = 640
 LEFT = 210

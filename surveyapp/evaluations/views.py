@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from surveyapp.db import get_session
 from surveyapp.evaluations import chart as charts
-from surveyapp.evaluations import dose, outcomes
 from surveyapp.evaluations import operations as evaluation
 from surveyapp.evaluations.forms import BandsForm, RuleForm
 from surveyapp.models import EvaluationRule, ProgrammeSession, Wave
 from surveyapp.questionnaires import catalogue
 from surveyapp.results.operations import png_of
+from surveyapp.scoring import dose, outcomes
 from surveyapp.staff import access
 from surveyapp.web.context import audit_action, now
 from surveyapp.web.forms import ActionForm

@@ -176,8 +176,8 @@ def with_session_and_dose(
 ) -> tuple[pd.DataFrame, list[Variable]]:
     """Add the session a wave evaluates (after the cohort fields) and, in an identified
     wave, each person's dose: attendance and mentoring as of the wave's close (at the end)."""
-    from surveyapp.evaluations import dose
     from surveyapp.evaluations import operations as evaluation
+    from surveyapp.scoring import dose
 
     taken = {variable.name.lower() for variable in variables}
     stamp = {"questionnaire": variables[0].questionnaire, "version": variables[0].version,

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from surveyapp.evaluations import dose
 from surveyapp.models import DoseBands
+from surveyapp.scoring import dose
 from tests.factories import make_programme
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from surveyapp.evaluations import dose
 from surveyapp.evaluations import operations as evaluation
 from surveyapp.exports import export_programme, export_wave
 from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.scoring import dose
 from tests.conftest import NOW
 from tests.evaluations.test_session_waves import _rule, _session, _tick
 from tests.factories import make_participant, make_programme

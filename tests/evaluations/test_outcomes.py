@@ -5,9 +5,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from surveyapp.evaluations import dose, outcomes
 from surveyapp.models import Attendance, ProgrammeSession
 from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.scoring import dose, outcomes
 from surveyapp.scoring.scales import scale_info
 from tests.conftest import NOW
 from tests.factories import make_participant, make_programme, make_wave

@@ -27,9 +27,9 @@ from scipy import stats
 from sqlalchemy.orm import Session
 
 from surveyapp.errors import SurveyError
-from surveyapp.evaluations import dose
 from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.scoring import dose
 from surveyapp.scoring.scales import load_answers, scale_info, scores_table
 from surveyapp.scoring.summary import ALL_RESPONDENTS, mark_hidden
 from surveyapp.scoring.suppression import check_threshold, points_of
