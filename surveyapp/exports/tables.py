@@ -64,6 +64,7 @@ from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring.disclosure import (
+    DOSE_FIELDS,
     POOLED,
     NotReleasable,
     Release,
@@ -165,6 +166,10 @@ def wave_tables(
         if release is None:
             release = programme_release(session, wave, threshold)
         identifying = identifying_ids(questionnaire)
+        # Exact counts of sessions would single people out beside their team: an
+        # evaluator's file carries the bands only, released as the decision says.
+        variables = [v for v in variables if v.role != "dose" or v.source in DOSE_FIELDS]
+        data = data[[v.name for v in variables]]
         data = protect_groups(data, variables, release, identifying)
         variables = pooled_labels(variables, threshold, identifying)
     progress("scoring", 1.0)
@@ -346,6 +351,11 @@ def protect_groups(
     groups = [v for v in variables if v.role == "group"]
     for variable in groups:
         data[variable.name] = labels[variable.source].to_numpy()
+    bands = [v for v in variables if v.role == "dose"]
+    for variable in bands:
+        if variable.source in release.pooled.columns:
+            kept = ~release.pooled[variable.source].reindex(data.index, fill_value=True)
+            data[variable.name] = data[variable.name].where(kept.to_numpy(), pd.NA)
     withheld = data.index.isin(release.withheld())
     marked = [v for v in variables if v.source in identifying and v.role != "group"]
     for variable in marked:
@@ -355,7 +365,7 @@ def protect_groups(
     for variable in variables:
         if variable.is_free_text and variable not in marked:
             data[variable.name] = data[variable.name].astype(object).where(~too_few, TEXT_HIDDEN)
-    check_released(data, [v.name for v in groups + marked], threshold)
+    check_released(data, [v.name for v in groups + bands + marked], threshold)
     return data
 
 
@@ -369,10 +379,13 @@ def pooled_labels(
         f" (withheld for people whose team, organisation, region or role has fewer than "
         f"{max(FREE_TEXT_THRESHOLD, threshold)} respondents)"
     )
+    band = " (left blank where the band is held by too few people to show)"
     labelled = []
     for variable in variables:
         if variable.role == "group":
             variable = replace(variable, label=variable.label + pooled)
+        elif variable.role == "dose":
+            variable = replace(variable, label=variable.label + band)
         elif variable.source in identifying:
             variable = replace(variable, label=variable.label + withheld)
         elif variable.is_free_text:

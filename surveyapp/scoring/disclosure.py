@@ -29,7 +29,13 @@ numbers stay safe beside each other. The rule, in full in ``docs/privacy.md``:
    fewer responses than the threshold releases nothing, so it pools nothing
    elsewhere.
 
-3. **Pages publish only released groups.** A results page shows a group (a
+3. **Dose is a field too.** In a programme with sessions and bands, each response of
+   an identified wave also carries the person's attendance band and mentoring band
+   (as of the wave's close), pooled by the same rule (first, for a rare
+   combination, after its identifying answers), so the outcomes by attendance page
+   and the bands in an evaluator's export stand beside the team pages safely.
+
+4. **Pages publish only released groups.** A results page shows a group (a
    team, an organisation, a region, a role) only when every one of its
    responses is released under that group's name. Every number shown is then
    a sum over whole released combinations, each of at least ``threshold``
@@ -54,6 +60,8 @@ from surveyapp.scoring.suppression import check_threshold
 
 #: The four cohort fields, as ``scales.GROUP_FIELDS`` (kept here so this module stands alone).
 FIELDS = ("team", "organisation", "region", "role")
+#: The dose fields a response carries in a programme with bands (``scoring.dose``).
+DOSE_FIELDS = ("attendance_band", "mentoring_band")
 #: What a pooled team, organisation, region or role becomes.
 POOLED = "Other (small groups)"
 #: The column of a response's identifying answers (a tuple; ``()`` when there are none).
@@ -81,15 +89,16 @@ class Release:
 
     @property
     def labels(self) -> pd.DataFrame:
-        """The released value of each cohort field, per response."""
-        labels = self.real[list(FIELDS)].astype(object).copy()
-        for field in FIELDS:
+        """The released value of each cohort field (and dose band), per response."""
+        fields = fields_of(self.real)
+        labels = self.real[list(fields)].astype(object).copy()
+        for field in fields:
             labels.loc[self.pooled[field].to_numpy(), field] = POOLED
         return labels
 
     def pooled_groups(self, by: str) -> frozenset[str]:
         """The groups of breakdown ``by`` (as pages name them) with any response pooled."""
-        if by not in FIELDS:
+        if by not in fields_of(self.real):
             return frozenset()
         names = group_names(self.real[by])
         return frozenset(names[self.pooled[by].to_numpy()].unique())
@@ -99,17 +108,31 @@ class Release:
         return self.pooled.index[self.pooled[IDENTIFYING].to_numpy()]
 
 
+def fields_of(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The fields a wave's responses are released under: the cohort fields, and dose bands."""
+    return (*FIELDS, *(field for field in DOSE_FIELDS if field in frame.columns))
+
+
 def group_names(values: pd.Series) -> pd.Series:
     """Name each respondent's group, writing an empty field as "Not recorded"."""
     return values.fillna("").astype(str).replace("", NOT_RECORDED)
 
 
 def people_frame(
-    people: pd.DataFrame, identifying: pd.Series | None = None, person: pd.Series | None = None
+    people: pd.DataFrame,
+    identifying: pd.Series | None = None,
+    person: pd.Series | None = None,
+    bands: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Shape one wave's responses for ``decide``: the four fields, identifying answers, person."""
+    """Shape one wave's responses for ``decide``: the four fields, identifying answers, person.
+
+    :param bands: per response, the dose bands (``DOSE_FIELDS``) as labels, if any.
+    """
     frame = people[list(FIELDS)].astype(object).where(people[list(FIELDS)].notna(), "")
     frame = frame.astype(str)
+    for field in bands.columns if bands is not None else ():
+        values = bands[field].reindex(frame.index).astype(object)
+        frame[field] = values.where(values.notna(), "").astype(str)
     if identifying is None:
         frame[IDENTIFYING] = [()] * len(frame)
     else:
@@ -141,14 +164,17 @@ def decide(waves: Mapping[object, pd.DataFrame], threshold: int) -> dict[object,
             mask = masks[key]
             people = frame["person"]
             known = people.notna().to_numpy()
-            for field in (*FIELDS, IDENTIFYING):
+            for field in (*fields_of(frame), IDENTIFYING):
                 for person in people[mask[field].to_numpy() & known]:
                     fields = forced.setdefault(person, set())
                     if field not in fields:
                         fields.add(field)
                         grown = True
         if not grown:
-            return {key: Release(threshold, waves[key][list(FIELDS)], masks[key]) for key in waves}
+            return {
+                key: Release(threshold, frame[list(fields_of(frame))], masks[key])
+                for key, frame in waves.items()
+            }
 
 
 def decide_one(frame: pd.DataFrame, threshold: int) -> Release:
@@ -157,11 +183,13 @@ def decide_one(frame: pd.DataFrame, threshold: int) -> Release:
 
 
 def _forced_mask(frame: pd.DataFrame, forced: Mapping[object, set[str]]) -> pd.DataFrame:
-    mask = pd.DataFrame(False, index=frame.index, columns=[*FIELDS, IDENTIFYING])
+    mask = pd.DataFrame(False, index=frame.index, columns=[*fields_of(frame), IDENTIFYING])
     if not forced:
         return mask
     for place, person in enumerate(frame["person"]):
         for field in forced.get(person, ()) if pd.notna(person) else ():
+            if field not in mask.columns:
+                continue  # a dose band, in a wave that carries none
             mask.iat[place, mask.columns.get_loc(field)] = True
     return mask
 
@@ -171,14 +199,15 @@ def _pool(frame: pd.DataFrame, threshold: int, mask: pd.DataFrame) -> pd.DataFra
     mask = mask.copy()
     if frame.empty:
         return mask
+    fields = list(fields_of(frame))
     while True:
         changed = False
-        for field in FIELDS:
+        for field in fields:
             chosen = _small_values(frame[field], mask[field], threshold)
             if chosen:
                 mask[field] |= frame[field].isin(chosen) & ~mask[field]
                 changed = True
-        with_pooled = mask[list(FIELDS)].any(axis=1)
+        with_pooled = mask[fields].any(axis=1)
         if (with_pooled & ~mask[IDENTIFYING]).any():
             mask[IDENTIFYING] |= with_pooled
             changed = True
@@ -206,8 +235,9 @@ def _small_values(column: pd.Series, pooled: pd.Series, threshold: int) -> list[
 
 def released_values(frame: pd.DataFrame, mask: pd.DataFrame) -> pd.DataFrame:
     """The released combination of each row: pooled values as ``POOLED``."""
-    released = frame[[*FIELDS, IDENTIFYING]].astype(object).copy()
-    for field in FIELDS:
+    fields = fields_of(frame)
+    released = frame[[*fields, IDENTIFYING]].astype(object).copy()
+    for field in fields:
         released.loc[mask[field].to_numpy(), field] = POOLED
     # Withheld identifying answers are left blank, as unanswered ones are.
     released.loc[mask[IDENTIFYING].to_numpy(), IDENTIFYING] = pd.Series(
@@ -219,7 +249,8 @@ def released_values(frame: pd.DataFrame, mask: pd.DataFrame) -> pd.DataFrame:
 def _rare(frame: pd.DataFrame, mask: pd.DataFrame, threshold: int) -> pd.Series:
     released = released_values(frame, mask)
     released[IDENTIFYING] = released[IDENTIFYING].map(repr)
-    sizes = released.groupby([*FIELDS, IDENTIFYING], dropna=False)[FIELDS[0]].transform("size")
+    keys = [*fields_of(frame), IDENTIFYING]
+    sizes = released.groupby(keys, dropna=False)[FIELDS[0]].transform("size")
     return sizes < threshold
 
 
@@ -229,6 +260,11 @@ def _pool_rare(frame: pd.DataFrame, mask: pd.DataFrame, rare: pd.Series) -> bool
     if target.any():
         mask.loc[target, IDENTIFYING] = True
         return True
+    for field in fields_of(frame)[len(FIELDS):]:
+        target = rare & ~mask[field]
+        if target.any():
+            mask.loc[target, field] = True
+            return True
     # The role of the whole team, so that a team with a lone mentor can still be shown.
     teams = frame.loc[rare & ~mask["team"] & ~mask["role"], "team"].unique()
     if len(teams):
@@ -249,7 +285,7 @@ def _pool_rare(frame: pd.DataFrame, mask: pd.DataFrame, rare: pd.Series) -> bool
     if sizes.empty:
         return False
     smallest = min(sizes.index, key=lambda key: (int(sizes[key]), key))
-    mask.loc[(keys == smallest).to_numpy(), [*FIELDS, IDENTIFYING]] = True
+    mask.loc[(keys == smallest).to_numpy(), [*fields_of(frame), IDENTIFYING]] = True
     return True
 
 
@@ -361,4 +397,24 @@ def _wave_people(session: Session, wave: Wave) -> pd.DataFrame:
         )
         identifying = identifying_values(long, ids)
     person = people["person"].astype(object).where(people["person"].notna(), None)
-    return people_frame(people, identifying, person)
+    return people_frame(people, identifying, person, _wave_bands(session, wave, person))
+
+
+def _wave_bands(session: Session, wave: Wave, person: pd.Series) -> pd.DataFrame | None:
+    """Per response of an identified wave, the person's dose bands as of the wave's close."""
+    from surveyapp.scoring import dose
+
+    if wave.is_anonymous or not dose.counts_dose(session, wave.programme):
+        return None
+    bands = dose.programme_bands(session, wave.programme)
+    kinds = {"attendance_band": bands.attendance, "mentoring_band": bands.mentoring}
+    kinds = {field: chosen for field, chosen in kinds.items() if chosen}
+    if not kinds:
+        return None
+    doses = dose.dose_table(session, wave.programme, now=wave.closes_at)
+    frame = pd.DataFrame(index=person.index)
+    for field, chosen in kinds.items():
+        names = {code: label for code, (_low, _high, label) in enumerate(chosen, 1)}
+        codes = doses[field].reindex(person.to_numpy())
+        frame[field] = [names.get(code) if pd.notna(code) else None for code in codes]
+    return frame

@@ -9,7 +9,10 @@ Per band, and for everyone: n, mean and its 95% confidence interval (t distribut
 at the endpoint; then, for people with a score in both waves, the mean change with its
 interval. Bands are hidden from evaluators by the same rules as every results page
 (``scoring.summary.mark_hidden``: fewer than the programme's threshold, a band that
-could be worked out from the total, a band whose scores all fall on one point).
+could be worked out from the total, a band whose scores all fall on one point), and a
+band the programme's disclosure decision pools is hidden too (``scoring.disclosure``
+treats each person's bands as fields beside their team, so this page and the team
+pages cannot be subtracted from each other).
 
 The slope of change on sessions attended is an ordinary least-squares fit by
 statsmodels (change = a + b × sessions attended), with the interval of ``b``; it is
@@ -30,6 +33,7 @@ from surveyapp.errors import SurveyError
 from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring import dose
+from surveyapp.scoring.disclosure import programme_releases
 from surveyapp.scoring.scales import load_answers, scale_info, scores_table
 from surveyapp.scoring.summary import ALL_RESPONDENTS, mark_hidden
 from surveyapp.scoring.suppression import check_threshold, points_of
@@ -142,6 +146,13 @@ def outcomes_by_attendance(
         start_q = questionnaire_of(baseline.questionnaire_version)
         start = _scores(session, baseline, start_q)
         start_ids = {info.id for info in scale_info(start_q)}
+    # A band some of whose people the programme's disclosure decision pools is not shown:
+    # beside the team pages it could be narrowed to fewer than the threshold.
+    pooled = (
+        programme_releases(session, programme, threshold)[endpoint.id].pooled_groups(band_column)
+        if for_evaluator
+        else frozenset()
+    )
     outcome = Outcomes(endpoint, baseline, by)
     order = [labels[code] for code in sorted(labels)]
     band_of = doses[band_column].map(labels)
@@ -156,7 +167,7 @@ def outcomes_by_attendance(
             before = start[info.id].astype(float)
             change = (values - before.reindex(values.index)).dropna()
             attended = doses["sessions_attended"].reindex(change.index).astype(float)
-        rows = _rows(values, groups, change, order, for_evaluator, threshold, confidence)
+        rows = _rows(values, groups, change, order, for_evaluator, threshold, confidence, pooled)
         slope, note = (None, "")
         if has_change:
             slope, note = _slope(change, attended, for_evaluator, threshold, confidence)
@@ -191,7 +202,9 @@ def _grouped(values: pd.Series, groups: pd.Series, order: list[str]) -> dict[str
     return parts
 
 
-def _hidden(parts: dict[str, pd.Series], for_evaluator: bool, threshold: int) -> pd.DataFrame:
+def _hidden(
+    parts: dict[str, pd.Series], for_evaluator: bool, threshold: int, pooled: frozenset[str]
+) -> pd.DataFrame:
     counts = pd.Series({label: int(part.count()) for label, part in parts.items()})
     labels = pd.Series(
         [label for label, part in parts.items() for _ in range(len(part))], dtype=object
@@ -205,15 +218,20 @@ def _hidden(parts: dict[str, pd.Series], for_evaluator: bool, threshold: int) ->
         counts,
         for_evaluator=for_evaluator,
         threshold=threshold,
+        pooled=pooled,
         points=points,
     )
 
 
-def _rows(values, groups, change, order, for_evaluator, threshold, confidence) -> list[BandRow]:
+def _rows(
+    values, groups, change, order, for_evaluator, threshold, confidence, pooled
+) -> list[BandRow]:
     parts = _grouped(values, groups, order)
-    status = _hidden(parts, for_evaluator, threshold)
+    status = _hidden(parts, for_evaluator, threshold, pooled)
     changed = _grouped(change, groups, order) if change is not None else None
-    change_status = _hidden(changed, for_evaluator, threshold) if changed is not None else None
+    change_status = (
+        _hidden(changed, for_evaluator, threshold, pooled) if changed is not None else None
+    )
     rows = []
     for label, part in parts.items():
         hidden = bool(status.at[label, "hidden"])

@@ -5,6 +5,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from surveyapp.exports.tables import wave_tables
 from surveyapp.models import Attendance, ProgrammeSession
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring import dose, outcomes
@@ -27,11 +28,14 @@ def _d_items(wave):
 def programme_read(session):
     """Seven set meetings, a baseline and an endpoint; people who came more gained more."""
 
-    def build(*, endpoint_privacy="identified", attended=ATTENDED, bands="0-4\n5 or more"):
+    def build(
+        *, endpoint_privacy="identified", attended=ATTENDED, bands="0-4\n5 or more", teams=None
+    ):
         programme = make_programme(session, name="Action learning", reporting_threshold=5)
+        teams = teams or ["West"] * len(attended)
         people = [
-            make_participant(session, programme, id_number=f"A{n:02d}", team="West")
-            for n in range(1, len(attended) + 1)
+            make_participant(session, programme, id_number=f"A{n:02d}", team=team)
+            for n, team in enumerate(teams, 1)
         ]
         for number in range(7):
             starts = NOW - timedelta(days=70 - number * 10)
@@ -198,3 +202,41 @@ def test_a_viewer_and_a_facilitator_may_not_read_outcomes(session, client, auth,
     auth.login(email="fac@example.org", role="facilitator")
 
     assert client.get(f"/admin/programmes/{programme.id}/evaluations/outcomes").status_code == 403
+
+
+def test_a_band_that_beside_the_team_pages_narrows_to_one_person_is_not_shown(
+    session, programme_read
+):
+    """West holds seven who came often and one who came seldom; East the other way round.
+
+    Each band (8 and 6) and each team (8 and 6) is big enough alone, but the one West
+    member under five sessions is a group of one beside the team pages, and a
+    facilitator who kept the registers knows who that is.
+    """
+    teams = ["West"] * 7 + ["East"] + ["West"] + ["East"] * 5
+    programme, baseline, endpoint = programme_read(teams=teams)
+
+    read = outcomes.outcomes_by_attendance(session, programme, endpoint, baseline, threshold=5)
+    rows = {row.band: row for row in _scale(read).rows}
+    assert rows["0-4"].hidden and rows["0-4"].n is None and rows["0-4"].mean_change is None
+    assert rows["5 or more"].hidden
+    assert rows["All respondents"].n == 14
+
+    # The administrator's own reading is whole.
+    full = outcomes.outcomes_by_attendance(
+        session, programme, endpoint, baseline, threshold=5, for_evaluator=False
+    )
+    assert {row.band: row.n for row in _scale(full).rows}["0-4"] == 6
+
+    # The evaluator's file carries bands only where they are safe beside the team, and
+    # no exact count of sessions.
+    tables = wave_tables(session, endpoint, for_evaluator=True, threshold=5)
+    data = tables.data
+    assert "sessions_attended" not in data and "attendance_proportion" not in data
+    combos = data.groupby(["team", data["attendance_band"].astype(str)], dropna=False).size()
+    assert combos.min() >= 5
+    assert "left blank where the band is held by too few" in next(
+        v.label for v in tables.variables if v.name == "attendance_band"
+    )
+    full_table = wave_tables(session, endpoint, for_evaluator=False).data
+    assert full_table.set_index("id_number").loc["A09", "sessions_attended"] == 2
