@@ -17,7 +17,7 @@ numbers stay safe beside each other. The rule, in full in ``docs/privacy.md``:
    - a response whose combination is still rare first has its identifying
      answers withheld; then, when its team is released, the role of its whole
      team is pooled (so the team can still be shown); then its team, its
-     organisation, its region and its role, one at a time; and when all are
+     organisation, its region, its role and its dose bands, one at a time; and when all are
      pooled and it is still rare, the smallest other combination is pooled
      wholly to join it;
    - identifying answers are withheld from any response with a pooled field,
@@ -31,8 +31,9 @@ numbers stay safe beside each other. The rule, in full in ``docs/privacy.md``:
 
 3. **Dose is a field too.** In a programme with sessions and bands, each response of
    an identified wave also carries the person's attendance band and mentoring band
-   (as of the wave's close), pooled by the same rule (first, for a rare
-   combination, after its identifying answers), so the outcomes by attendance page
+   (as of the wave's close), pooled by the same rule (for a rare combination, after
+   its cohort fields: a programme that sets bands means to read outcomes by them), so
+   the outcomes by attendance page
    and the bands in an evaluator's export stand beside the team pages safely.
 
 4. **Pages publish only released groups.** A results page shows a group (a
@@ -260,18 +261,13 @@ def _pool_rare(frame: pd.DataFrame, mask: pd.DataFrame, rare: pd.Series) -> bool
     if target.any():
         mask.loc[target, IDENTIFYING] = True
         return True
-    for field in fields_of(frame)[len(FIELDS):]:
-        target = rare & ~mask[field]
-        if target.any():
-            mask.loc[target, field] = True
-            return True
     # The role of the whole team, so that a team with a lone mentor can still be shown.
     teams = frame.loc[rare & ~mask["team"] & ~mask["role"], "team"].unique()
     if len(teams):
         whole = frame["team"].isin(teams) & ~mask["team"]
         mask.loc[whole, "role"] = True
         return True
-    for field in FIELDS:
+    for field in fields_of(frame):
         target = rare & ~mask[field]
         if target.any():
             mask.loc[target, field] = True
