@@ -481,7 +481,11 @@ def db_upgrade() -> None:
 
 DEMO_EMAIL = "admin@example.org"
 #: Further demo accounts, with the same password, to see what each role sees.
-DEMO_ROLES = {"evaluator@example.org": "evaluator", "viewer@example.org": "viewer"}
+DEMO_ROLES = {
+    "evaluator@example.org": "evaluator",
+    "viewer@example.org": "viewer",
+    "facilitator@example.org": "facilitator",
+}
 
 
 @click.command("demo")
@@ -501,6 +505,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     from werkzeug.serving import make_server
 
     from surveyapp.demo import build_demo, served_address
+    from surveyapp.demo_als import build_als_demo
     from surveyapp.questionnaires import load_all
 
     app = current_app._get_current_object()
@@ -521,6 +526,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
             session, load_all(Path(app.config["QUESTIONNAIRE_DIR"])), now=_now()
         )
         links = build_demo(session, now=_now(), base_url=base)
+        links += build_als_demo(session, now=_now(), base_url=base)
         programmes = set(session.scalars(select(Programme.id)))
         for email, role in {DEMO_EMAIL: "admin", **DEMO_ROLES}.items():
             user = accounts.find_user(session, email)
@@ -538,13 +544,15 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f"  Open:      {base}/admin/\n"
         f"  Email:     {DEMO_EMAIL}\n"
         f"  Password:  {password}   (a new one each time the demo starts)\n"
-        f"  Also:      {' and '.join(DEMO_ROLES)}, same password, to see what an\n"
-        "             evaluator and a viewer see\n"
+        f"  Also:      {', '.join(DEMO_ROLES)},\n"
+        "             same password, to see what an evaluator, a viewer and a\n"
+        "             facilitator (who keeps registers) see\n"
         f"  Database:  {app.config['DATABASE_URL']}\n\n"
         "Answer as a participant (fictional people) with these personal links:"
     )
+    width = max((len(link.wave) for link in links), default=0)
     for link in links:
-        click.echo(f"  {link.wave:<27} {link.name:<24} {base}/r/{link.token}")
+        click.echo(f"  {link.wave:<{width}}  {link.name:<24} {base}/r/{link.token}")
     if not links:
         click.echo("  (none: every demo person has started or answered; see a wave's page)")
     click.echo("")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -239,7 +240,7 @@ def build_demo(session: Session, *, now: datetime, base_url: str) -> list[DemoLi
         existing[label] = wave
         until = min(now, wave.closes_at - timedelta(hours=1))
         questionnaire = questionnaire_of(versions[key])
-        _simulate_past_days(
+        simulate_past_days(
             session, wave, questionnaire, opened, until, answering, growth, base_url=base_url
         )
     session.flush()
@@ -248,11 +249,11 @@ def build_demo(session: Session, *, now: datetime, base_url: str) -> list[DemoLi
         wave: Wave | None = existing.get(label)
         if wave is None or not wave.opens_at <= now < wave.closes_at:
             continue
-        links.extend(_live_links(session, wave, now=now))
+        links.extend(live_links(session, wave, now=now))
     return links
 
 
-def _live_links(session: Session, wave: Wave, *, now: datetime, count: int = 3) -> list[DemoLink]:
+def live_links(session: Session, wave: Wave, *, now: datetime, count: int = 3) -> list[DemoLink]:
     """A few links of people who have not started, so the demo user answers from the start;
     each checked as the link itself is (withdrawn people's links do not work)."""
     links = []
@@ -278,7 +279,7 @@ def _live_links(session: Session, wave: Wave, *, now: datetime, count: int = 3) 
     return links
 
 
-def _simulate_past_days(
+def simulate_past_days(
     session: Session,
     wave: Wave,
     questionnaire: Questionnaire,
@@ -288,19 +289,25 @@ def _simulate_past_days(
     growth: float = 0.0,
     *,
     base_url: str,
+    lean_of: Callable[[Participant], float] | None = None,
 ) -> None:
     """Play the first days of a wave: messages sent on their days, people answering over time.
 
     Everything goes through the functions that handle real answers and messages; the
     outbox keeps the messages (no email leaves), and every person is fictional.
+
+    :param lean_of: how each person tends to answer (``sample_answers``); by team when
+        not given.
     """
+    if lean_of is None:
+        lean_of = lambda person: TEAM_LEAN[TEAM_INDEX[person.team]]  # noqa: E731
     rng = random.Random(f"{PROGRAMME_NAME}/{wave.label}")
     settings = sending.SendSettings(base_url=base_url)
     invitations = sorted(wave.invitations, key=lambda i: i.participant.id_number)
     # Most answer, some start and stop, a few never open the link; one team answers little.
     plan = []
     for invitation in invitations:
-        quiet_team = invitation.participant.team == TEAMS[2][0]
+        quiet_team = invitation.participant.team == TEAMS[2][0]  # answers little
         roll = rng.random() + (0.35 if quiet_team else 0.0)
         fate = "complete" if roll < answering else "start" if roll < answering + 0.2 else "none"
         plan.append((invitation, fate))
@@ -319,9 +326,7 @@ def _simulate_past_days(
             when = moment + timedelta(hours=rng.randint(1, 8))
             if when > now:
                 continue
-            lean = {0: 0.6, 1: -0.5, 2: 0.1, 3: 0.3, 4: -0.1}[
-                TEAM_INDEX[invitation.participant.team]
-            ]
+            lean = lean_of(invitation.participant)
             # A person keeps the answers they first gave: drawn again, a started person's role
             # (and with it the pages they see) would change between reminders.
             answers = first_answers.setdefault(

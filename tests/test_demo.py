@@ -121,3 +121,60 @@ def test_the_served_demo_prints_links_on_the_port_it_took_and_logs_no_token(tmp_
 
     assert "GET /r/<token> HTTP/1.1" in errors
     assert token not in errors
+
+
+def test_the_action_learning_demo_runs_over_time_as_seed_001_did(tmp_path):
+    """23 set members in two sets and 11 mentors, seven meetings each counting the launch,
+    an evaluation made after each by the scheduled step, and outcomes that read as the
+    seed's report: those who came to five or more, with three or more mentoring
+    sessions, gained more."""
+    from surveyapp.demo_als import ALS_PROGRAMME_NAME
+    from surveyapp.models import Programme, ProgrammeSession, Wave
+    from surveyapp.reminders import sending
+    from surveyapp.scoring import outcomes
+    from surveyapp.sessions import operations as sessions
+
+    app = _demo_app(tmp_path)
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "After the project: set members" in result.output
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        programme = session.scalar(select(Programme).where(Programme.name == ALS_PROGRAMME_NAME))
+        people = programme.participants
+        assert sum(p.role == "Set member" for p in people) == 23
+        assert sum(p.role == "Mentor" for p in people) == 11
+        assert {p.team for p in people} == {"West set", "East set"}
+        doses = sessions.attendance_by_person(session, programme)
+        members = [p for p in people if p.role == "Set member"]
+        assert {doses[p.id].offered for p in members} == {7}
+        assert max(doses[p.id].mentoring for p in members) == 5
+        meetings = session.scalars(
+            select(ProgrammeSession).where(
+                ProgrammeSession.programme_id == programme.id,
+                ProgrammeSession.kind == "als_meeting",
+            )
+        ).all()
+        evaluated = session.scalars(
+            select(Wave.session_id).where(Wave.session_id.is_not(None))
+        ).all()
+        assert len(meetings) == 13 and sorted(evaluated) == sorted(m.id for m in meetings)
+        waves = {wave.label: wave for wave in programme.waves}
+        assert waves["After the project: mentors"].audience == {"role": ["Mentor"]}
+        steps = sending.steps_of(session, waves["Endpoint"])
+        assert [(s.days_after_opening, s.deadline_working_days) for s in steps][1:] == [
+            (7, None), (14, None), (21, 3),
+        ]  # fmt: skip
+        read = outcomes.outcomes_by_attendance(
+            session, programme, waves["Endpoint"], waves["Baseline"], threshold=5
+        )
+        confidence = next(s for s in read.scales if s.scale == "part_d_confidence")
+        rows = {row.band: row for row in confidence.rows}
+        assert rows["5 or more of 7"].mean_change > rows["fewer than 5 of 7"].mean_change
+        assert confidence.slope is not None and confidence.slope.slope > 0
+        counts = (session.query(ProgrammeSession).count(), session.query(Wave).count())
+
+    again = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        assert (session.query(ProgrammeSession).count(), session.query(Wave).count()) == counts
+    app.extensions["surveyapp.engine"].dispose()
