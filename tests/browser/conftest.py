@@ -41,6 +41,8 @@ class LiveServer:
 
     url: str
     sessionmaker: sessionmaker
+    #: The Flask app, for running its commands (``app.test_cli_runner()``) as cron would.
+    app: object = None
 
     def invite(self, key: str = "session_evaluation", **overrides) -> str:
         """Make a programme, a participant and a wave of ``key``; return the personal link."""
@@ -73,7 +75,7 @@ def live_server(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield LiveServer(
-        f"http://127.0.0.1:{server.server_port}", app.extensions["surveyapp.sessionmaker"]
+        f"http://127.0.0.1:{server.server_port}", app.extensions["surveyapp.sessionmaker"], app
     )
     server.shutdown()
     server.server_close()
