@@ -476,8 +476,13 @@ class ProgrammeOverview:
 
 
 def programme_overview(session: Session, programme: Programme) -> ProgrammeOverview:
-    """A programme's waves side by side, with retention from the first wave: three queries."""
-    waves = list(programme.waves)
+    """A programme's waves side by side, with retention from the first wave: three queries.
+
+    The waves made for single sessions (an evaluation after each) are left out: they are
+    listed on the programme's "Evaluation after each session" page, and retention from a
+    baseline means nothing for them.
+    """
+    waves = [wave for wave in programme.waves if wave.session_id is None]
     if not waves:
         return ProgrammeOverview([], 0)
     counted = {
@@ -486,7 +491,7 @@ def programme_overview(session: Session, programme: Programme) -> ProgrammeOverv
             select(Invitation.wave_id, *_count_columns())
             .join(Participant, Invitation.participant_id == Participant.id)
             .join(Wave, Invitation.wave_id == Wave.id)
-            .where(Wave.programme_id == programme.id)
+            .where(Wave.programme_id == programme.id, Wave.session_id.is_(None))
             .group_by(Invitation.wave_id)
         )
     }

@@ -188,7 +188,8 @@ def test_sessions_a_register_the_evaluation_after_it_and_outcomes_by_attendance(
     again = live_server.app.test_cli_runner().invoke(args=["reminders", "send"])
     assert "Made" not in again.output
     page.goto(f"{live_server.url}/admin/programmes/{programme_id}")
-    page.click(f"a:has-text('{label}')")
+    expect(page.locator("#session-waves tbody tr")).to_have_count(1)
+    page.click(f"#session-waves a:has-text('{label}')")
     expect(page.locator("h1")).to_contain_text(label)
 
     # A member who came answers it from their personal link.
