@@ -223,3 +223,67 @@ def test_every_released_combination_holds_the_threshold(threshold):
     release = decide_one(people_frame(scores), threshold)
 
     assert release.labels.value_counts().min() >= threshold
+
+
+@st.composite
+def cohorts_with_bands(draw):
+    """A cohort as above, each person also in an attendance band (most in the larger)."""
+    scores, threshold = draw(cohorts())
+    band_count = draw(st.integers(2, 3))
+    weights = draw(st.lists(st.integers(1, 6), min_size=band_count, max_size=band_count))
+    seed = draw(st.integers(0, 1000))
+    rng = np.random.default_rng(seed)
+    labels = [f"band {n}" for n in range(band_count)]
+    chosen = rng.choice(labels, size=len(scores), p=np.array(weights) / sum(weights))
+    bands = pd.DataFrame({"attendance_band": chosen}, index=scores.index)
+    return scores, bands, threshold
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cohorts_with_bands())
+def test_no_small_set_is_recoverable_with_attendance_bands_beside_the_team_pages(case):
+    """Every band the decision releases whole (all the outcomes page can show) beside every
+    team, organisation, region and role table and the export's combinations with the band."""
+    scores, bands, threshold = case
+
+    cells = cells_with_bands(scores, bands, threshold)
+
+    assert smallest_recoverable(cells, scores.index, threshold) is None
+
+
+def cells_with_bands(scores: pd.DataFrame, bands: pd.DataFrame, threshold: int) -> list[set]:
+    """The published cells, the bands in the decision: the tables, the export's combinations
+    with the band, and every band released whole."""
+    frame = people_frame(scores, bands=bands)
+    release = decide_one(frame, threshold)
+    cells = published_cells(scores, threshold, release)
+    if len(scores) >= threshold:
+        released = released_values(frame, release.pooled)
+        released["identifying"] = released["identifying"].map(repr)
+        for _combination, rows in released.groupby(list(released.columns)).groups.items():
+            cells.append(set(rows))
+        pooled = release.pooled_groups("attendance_band")
+        for band, rows in bands.groupby("attendance_band").groups.items():
+            if band not in pooled and len(rows) >= threshold:
+                cells.append(set(rows))
+    return cells
+
+
+def test_the_checker_finds_a_band_that_the_team_pages_narrow_when_bands_are_left_out():
+    """The same cells with the bands decided apart from the teams give a person away: seven
+    of T1's eight came often, so T1 minus "5 or more" is one person."""
+    scores = _cohort({"R": {"O": {"T1": 8, "T2": 6}}}, lambda team, number: "Practitioner")
+    often = [f"T1-{n}" for n in range(7)]
+    bands = pd.DataFrame(
+        {"attendance_band": ["5 or more" if i in often else "0-4" for i in scores.index]},
+        index=scores.index,
+    )
+    release = decide_one(people_frame(scores), 5)  # bands not in the decision
+    cells = published_cells(scores, 5, release)
+    for _band, rows in bands.groupby("attendance_band").groups.items():
+        cells.append(set(rows))
+    cells.append(set(scores.index[scores["team"] == "T1"]))
+
+    assert smallest_recoverable(cells, scores.index, 5) == {"T1-7"}
+
+    assert smallest_recoverable(cells_with_bands(scores, bands, 5), scores.index, 5) is None
