@@ -64,7 +64,7 @@ _LABELS = {
 }
 # Taken from the table, so a longer column in a migration needs no change here.
 _MAX_LENGTHS = {name: Participant.__table__.c[name].type.length for name in STANDARD_FIELDS}
-_DELIMITER_NAMES = {",": ",", ";": ";", "\t": "tab"}
+DELIMITER_NAMES = {",": ",", ";": ";", "\t": "tab"}
 _HEADING_SEPARATORS = re.compile(r"[\s_\-]+")
 # An ID number is the key of every export and of matching people across files, so it may
 # hold only what an English keyboard types: a lookalike letter (Cyrillic "А" for "A") or an
@@ -129,15 +129,15 @@ class ParsedCohort:
 
 def parse_cohort_csv(data: bytes) -> ParsedCohort:
     """Read a cohort file, keeping the good rows and saying what is wrong with the rest."""
-    text, encoding, problem = _decode(data)
+    text, encoding, problem = decode_text(data)
     if problem:
         return _unimportable(problem, encoding=encoding)
-    delimiter = _detect_delimiter(text)
+    delimiter = detect_delimiter(text)
     lines = io.StringIO(text, newline="").readlines()
-    records, problem = _read_records(lines, delimiter)
+    records, problem = read_records(lines, delimiter)
     if problem:
         return _unimportable(problem, encoding=encoding, delimiter=delimiter)
-    return _parse_records(records, encoding=encoding, delimiter=_DELIMITER_NAMES[delimiter])
+    return _parse_records(records, encoding=encoding, delimiter=DELIMITER_NAMES[delimiter])
 
 
 # --- reading the file -------------------------------------------------------------------
@@ -149,13 +149,13 @@ def _unimportable(problem: str, *, encoding: str, delimiter: str = ",") -> Parse
         problems=[],
         file_problems=[problem],
         encoding=encoding,
-        delimiter=_DELIMITER_NAMES[delimiter],
+        delimiter=DELIMITER_NAMES[delimiter],
         attribute_columns=[],
         standard_columns=[],
     )
 
 
-def _decode(data: bytes) -> tuple[str, str, str]:
+def decode_text(data: bytes) -> tuple[str, str, str]:
     """Return the text, the encoding's name and a problem ("" when the text is usable)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return (
@@ -195,7 +195,7 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in text or controls * 100 > len(text)
 
 
-def _detect_delimiter(text: str) -> str:
+def detect_delimiter(text: str) -> str:
     """Pick whichever of comma, semicolon and tab occurs most in the heading line."""
     for line in io.StringIO(text, newline=""):
         if re.sub(r'[\s,;"\ufeff]', "", line):
@@ -222,7 +222,7 @@ class _Record(NamedTuple):
     unclosed_quote: bool
 
 
-def _read_records(lines: list[str], delimiter: str) -> tuple[list[_Record], str]:
+def read_records(lines: list[str], delimiter: str) -> tuple[list[_Record], str]:
     """Read every record, blank ones included, with its lines and its trimmed cells.
 
     :return: the records, and a problem ("" when the whole file could be read).
@@ -252,13 +252,13 @@ def _clean(cell: str) -> str:
     return unicodedata.normalize("NFC", cell).strip()
 
 
-def _heading_key(heading: str) -> str:
+def heading_key(heading: str) -> str:
     key = heading.replace("\ufeff", "").strip().casefold().rstrip(".:*").strip()
     return _HEADING_SEPARATORS.sub(" ", key)
 
 
 _FIELD_FOR_HEADING = {
-    _heading_key(text): name
+    heading_key(text): name
     for name, aliases in (HEADING_ALIASES | NAME_PART_ALIASES).items()
     for text in (name, *aliases)
 }
@@ -274,7 +274,7 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _quoted_list(texts: list[str], conjunction: str = "or") -> str:
+def quoted_list(texts: list[str], conjunction: str = "or") -> str:
     """Quote each text and join them as a sentence would: “a”, “b” or “c”."""
     quoted = [f"“{text}”" for text in texts]
     if len(quoted) < 2:
@@ -308,7 +308,7 @@ def _parse_records(records: list[_Record], *, encoding: str, delimiter: str) -> 
         if not heading:
             unnamed.append(index)
             continue
-        key = _heading_key(heading)
+        key = heading_key(heading)
         name = _FIELD_FOR_HEADING.get(key)
         seen.setdefault(name or f"attribute {key}", []).append(index)
         if name:
@@ -332,7 +332,7 @@ def _parse_records(records: list[_Record], *, encoding: str, delimiter: str) -> 
         if name not in fields and not (
             name == "name" and (name_problem or NAME_PARTS[0] in fields)
         ):
-            also = _quoted_list(list(HEADING_ALIASES[name]))
+            also = quoted_list(list(HEADING_ALIASES[name]))
             split = ", or split into “first name” and “last name”" if name == "name" else ""
             file_problems.append(
                 f"There is no “{name}” column (it may also be headed {also}{split}). "
@@ -405,7 +405,7 @@ def _place_name_parts(
             attributes,
             (
                 f"There is a “{headings[fields[given]]}” column but no {_LABELS[missing]} column "
-                f"(it may be headed {_quoted_list(list(NAME_PART_ALIASES[missing]))}). Add it, or "
+                f"(it may be headed {quoted_list(list(NAME_PART_ALIASES[missing]))}). Add it, or "
                 "a “name” column with each person's full name."
             ),
         )
@@ -441,13 +441,13 @@ def _column_readings(
 def _duplicate_heading(headings: list[str], indexes: list[int]) -> str:
     places = " and ".join(_column_letter(index) for index in indexes)
     texts = [headings[index] for index in indexes]
-    if len({_heading_key(text) for text in texts}) == 1:
+    if len({heading_key(text) for text in texts}) == 1:
         return (
             f"The heading “{texts[0]}” is used for more than one column (columns {places}). "
             "Keep one, or rename the others."
         )
     return (
-        f"The headings {_quoted_list(texts, 'and')} (columns {places}) mean the same column. "
+        f"The headings {quoted_list(texts, 'and')} (columns {places}) mean the same column. "
         "Keep one, or rename the others."
     )
 

@@ -96,13 +96,13 @@ class CheckedFile:
 
 def _read(data: bytes, headings: dict[str, tuple[str, ...]], required: list[list[str]]):
     """The file's records as dicts by field name, or a CheckedFile saying why not."""
-    text, encoding, problem = cohort_file._decode(data)
+    text, encoding, problem = cohort_file.decode_text(data)
     if problem:
         return None, CheckedFile(file_problems=[problem], encoding=encoding)
-    delimiter = cohort_file._detect_delimiter(text)
+    delimiter = cohort_file.detect_delimiter(text)
     lines = io.StringIO(text, newline="").readlines()
-    records, problem = cohort_file._read_records(lines, delimiter)
-    checked = CheckedFile(encoding=encoding, delimiter=cohort_file._DELIMITER_NAMES[delimiter])
+    records, problem = cohort_file.read_records(lines, delimiter)
+    checked = CheckedFile(encoding=encoding, delimiter=cohort_file.DELIMITER_NAMES[delimiter])
     if problem:
         checked.file_problems.append(problem)
         return None, checked
@@ -111,16 +111,16 @@ def _read(data: bytes, headings: dict[str, tuple[str, ...]], required: list[list
         checked.file_problems.append("The file is empty.")
         return None, checked
     by_heading = {
-        cohort_file._heading_key(text): name for name, texts in headings.items() for text in texts
+        cohort_file.heading_key(text): name for name, texts in headings.items() for text in texts
     }
     columns: dict[str, int] = {}
     for index, heading in enumerate(records[0].cells):
-        name = by_heading.get(cohort_file._heading_key(heading))
+        name = by_heading.get(cohort_file.heading_key(heading))
         if name and name not in columns:
             columns[name] = index
     for choices in required:
         if not any(name in columns for name in choices):
-            spoken = cohort_file._quoted_list([headings[name][0] for name in choices])
+            spoken = cohort_file.quoted_list([headings[name][0] for name in choices])
             checked.file_problems.append(
                 f"There is no {spoken} column. The first row must name the columns."
             )
