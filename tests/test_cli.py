@@ -116,14 +116,16 @@ def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path
     assert "Email:     admin@example.org" in first.output
     link = next(line for line in first.output.splitlines() if "/r/" in line).split("/r/")[1]
     with app.extensions["surveyapp.sessionmaker"]() as session:
-        assert len(session.scalars(select(Programme)).all()) == 1
+        programmes = {p.name: p for p in session.scalars(select(Programme))}
+        assert len(programmes) == 2  # the peer support pilot and the action learning sets
         users = {user.email: user.role for user in session.scalars(select(User))}
         assert users == {
             "admin@example.org": "admin",
             "evaluator@example.org": "evaluator",
             "viewer@example.org": "viewer",
+            "facilitator@example.org": "facilitator",
         }
-        assert len(session.scalars(select(Participant)).all()) == 30
+        assert len(programmes["Demo: pilot peer support programme"].participants) == 30
         mentor_wave = session.scalar(select(Wave).where(Wave.label == "Mentor evaluation"))
         invited_roles = {invitation.participant.role for invitation in mentor_wave.invitations}
         assert mentor_wave.audience == {"role": ["Mentor"]}
