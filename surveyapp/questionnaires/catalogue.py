@@ -123,3 +123,29 @@ def cached_questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
 def changes_between(old: QuestionnaireVersion, new: QuestionnaireVersion) -> list[Change]:
     """Describe what changed from one stored version to the next."""
     return compare(questionnaire_of(old), questionnaire_of(new))
+
+
+def export_versions(
+    session: Session, folder: Path, keys: tuple[str, ...] = ()
+) -> list[tuple[QuestionnaireVersion, bool]]:
+    """Write the newest stored version of each questionnaire (or of ``keys``) to
+    ``folder/<key>.yaml``, exactly as stored, so the folder can be checked, loaded and kept
+    in version control. Return each version with whether its file changed.
+
+    :raises KeyError: naming a key with no stored version.
+    """
+    latest = latest_versions(session)
+    missing = [key for key in keys if key not in latest]
+    if missing:
+        raise KeyError(", ".join(missing))
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key in sorted(keys or latest):
+        version = latest[key]
+        path = folder / f"{key}.yaml"
+        data = version.source_text.encode("utf-8")
+        changed = not path.exists() or path.read_bytes() != data
+        if changed:
+            path.write_bytes(data)
+        written.append((version, changed))
+    return written
