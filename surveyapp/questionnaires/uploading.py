@@ -20,12 +20,16 @@ from surveyapp.models import QuestionnaireVersion, User
 from surveyapp.questionnaires import catalogue
 from surveyapp.questionnaires.comparability import AffectedWave, affected_waves
 from surveyapp.questionnaires.diff import Change, compare
+from surveyapp.questionnaires.loader import _TOO_DEEP as TOO_DEEP
 from surveyapp.questionnaires.loader import Catalogue, LoadResult, Problem, check_source
 from surveyapp.questionnaires.model import Page, Questionnaire
 
 #: The most files one upload may carry.
 MAX_FILES = 20
 SUFFIXES = (".yaml", ".yml")
+#: Brackets inside brackets beyond this are refused before the checker reads the file (a
+#: questionnaire nests a few levels; thousands make YAML recurse for seconds).
+MAX_BRACKET_DEPTH = 200
 #: A quoted line is cut to this many characters.
 QUOTE_LIMIT = 200
 
@@ -99,6 +103,13 @@ def check_file(session: Session, name: str, data: bytes) -> CheckedFile:
         return CheckedFile(
             name, LoadResult(PurePosixPath(name), None, [problem]), [Finding(problem, "")]
         )
+    if _bracket_depth(data) > MAX_BRACKET_DEPTH:
+        # The checker would say the same, but only after seconds of recursion; a person
+        # waiting on the page is told at once.
+        problem = Problem(name, 1, 1, TOO_DEEP)
+        return CheckedFile(
+            name, LoadResult(PurePosixPath(name), None, [problem]), [Finding(problem, "")]
+        )
     result = check_source(data, name)
     lines = data.decode("utf-8", errors="replace").removeprefix("\ufeff").splitlines()
     findings = [Finding(problem, _quote(lines, problem.line)) for problem in result.problems]
@@ -159,3 +170,20 @@ def _quote(lines: list[str], line: int) -> str:
         return ""
     text = lines[line - 1][:QUOTE_LIMIT]
     return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in text)
+
+
+def _bracket_depth(data: bytes) -> int:
+    """How deep ``[`` and ``{`` go inside one another (quotes not told apart: an
+    overestimate, which only a file far past any questionnaire's depth reaches)."""
+    depth = deepest = 0
+    for byte in data.translate(None, _NOT_BRACKETS):
+        if byte in _OPENING:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+_OPENING = b"[{"
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")

@@ -19,6 +19,7 @@ from surveyapp.questionnaires.loader import check_source
 from tests.conftest import NOW
 from tests.factories import make_invitation, make_wave
 from tests.participant import complete
+from tests.test_hostile import QUESTIONNAIRE_FILES
 
 SHIPPED = PROJECT_ROOT / "questionnaires"
 SESSION_TEXT = (SHIPPED / "session_evaluation.yaml").read_text(encoding="utf-8")
@@ -309,3 +310,28 @@ def test_export_writes_the_newest_version_of_each_questionnaire(runner, session,
         assert (tmp_path / "out" / path.name).read_bytes() == path.read_bytes()
     check = runner.invoke(args=["questionnaires", "check", str(tmp_path / "out")])
     assert check.exit_code == 0
+
+
+DUPLICATE_KEYS = pytest.param(
+    "twice",
+    b"format_version: 1\nkey: twice\ntitle: One\ntitle: Two\n",
+    "The key &#34;title&#34; is written twice",
+    id="file-with-a-duplicate-key",
+)
+
+
+@pytest.mark.parametrize(("name", "content", "says"), [*QUESTIONNAIRE_FILES, DUPLICATE_KEYS])
+def test_every_file_the_checker_refuses_is_refused_on_upload_within_two_seconds(
+    client, auth, session, name, content, says
+):
+    auth.login()
+
+    started = time.monotonic()
+    response = upload(client, (f"{name}.yaml", content))
+
+    assert time.monotonic() - started < 2
+    assert response.status_code == 422
+    assert says in response.text
+    assert f"{name}.yaml, line " in response.text
+    assert "Store 1 new version" not in response.text
+    assert versions(session) == 0
