@@ -1,6 +1,6 @@
 """Forms of the questionnaires area: uploading files, storing what was checked, the editor."""
 
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
@@ -48,3 +48,10 @@ class EditorForm(StaffForm):
     def line(self) -> int | None:
         value = (self.cursor_line.data or "").strip()
         return int(value) if value.isdigit() else None
+
+
+class DictionaryForm(StaffForm):
+    file = FileField(
+        "REDCap data dictionary (.csv)",
+        validators=[FileRequired("Choose the data dictionary (a .csv file) to convert")],
+    )

@@ -19,9 +19,9 @@ from flask import (
 
 from surveyapp.db import get_session
 from surveyapp.models import Programme
-from surveyapp.questionnaires import catalogue, uploading
+from surveyapp.questionnaires import catalogue, redcap, uploading
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
-from surveyapp.questionnaires.forms import EditorForm, StoreForm, UploadForm
+from surveyapp.questionnaires.forms import DictionaryForm, EditorForm, StoreForm, UploadForm
 from surveyapp.respond import flow
 from surveyapp.staff import access
 from surveyapp.web.context import (
@@ -404,15 +404,52 @@ def version_edit(key: str, number: int):
     return _editor(form, version)
 
 
-def _editor(form: EditorForm, version):
+@bp.route("/questionnaires/import", methods=["GET", "POST"])
+@requires("load_questionnaires")
+def questionnaire_import():
+    """Convert a REDCap data dictionary to a questionnaire file and open it in the editor,
+    with every construct that could not be carried over listed; nothing is stored."""
+    form = DictionaryForm()
+    problem = ""
+    if form.validate_on_submit():
+        name = uploading.file_name(form.file.data.filename)
+        try:
+            converted = redcap.convert_dictionary(_read(form.file.data), name)
+        except redcap.DictionaryProblem as exc:
+            problem = f"{name}: {exc}"
+            audit_action(
+                "questionnaire.upload_refused",
+                f"{name} refused: not a data dictionary that can be read",
+                kind="questionnaire file",
+                number=name,
+            )
+            get_session().commit()
+        else:
+            editor = EditorForm(prefix="editor", formdata=None)
+            editor.name.data = f"{converted.key}.yaml"
+            editor.text.data = converted.text
+            return _editor(
+                editor,
+                None,
+                action=url_for(".questionnaire_new"),
+                imported=(name, converted),
+            )
+    if problem:
+        form.file.errors.append(problem)
+    return render_template(
+        "questionnaires/questionnaire_import.html", form=form
+    ), 422 if form.errors else 200
+
+
+def _editor(form: EditorForm, version, action: str | None = None, imported=None):
     """Check the editor's text; store it on Save when the checker finds no error."""
     db = get_session()
-    valid = form.validate() if request.method == "POST" else True
+    valid = form.validate() if request.method == "POST" and imported is None else True
     checked = None
     if valid:
         text = (form.text.data or "").replace("\r\n", "\n")
         checked = uploading.check_file(db, form.name.data, text.encode("utf-8"))
-    saving = request.method == "POST" and "save" in request.form
+    saving = request.method == "POST" and imported is None and "save" in request.form
     status = 422 if not valid or (checked and checked.errors) else 200
     if saving and checked is not None and checked.can_store:
         stored = uploading.store_checked(db, [checked], now=now(), user=g.user)[0]
@@ -450,7 +487,8 @@ def _editor(form: EditorForm, version):
         note=note,
         questionnaire=questionnaire,
         preview_page=page,
-        action=request.path,
+        action=action or request.path,
+        imported=imported,
         visible=_visible_programmes(),
     )
 

@@ -5,10 +5,11 @@ import pytest
 from sqlalchemy import select
 
 from surveyapp import PROJECT_ROOT
-from surveyapp.models import AuditEvent, QuestionnaireVersion, User
+from surveyapp.models import AuditEvent, QuestionnaireVersion, User, Wave
 from surveyapp.questionnaires import catalogue, load_all
 from tests.browser.conftest import sign_in, wait_until
 from tests.conftest import NOW
+from tests.factories import make_participant, make_programme
 
 pytestmark = pytest.mark.browser
 
@@ -218,3 +219,76 @@ def test_writing_a_new_questionnaire_without_javascript(browser, live_server):
         "questionnaire.edit",
     ]
     context.close()
+
+
+DICTIONARY = (
+    PROJECT_ROOT
+    / "tests"
+    / "questionnaires"
+    / "redcap"
+    / "TeamWellbeing_DataDictionary_2026-12-07.csv"
+)
+
+
+@pytest.mark.posts(
+    "/admin/questionnaires/import",
+    "/admin/questionnaires/new",
+    "/admin/programmes/<int:programme_id>/waves/new",
+)
+def test_a_redcap_dictionary_is_converted_corrected_stored_and_opened_as_a_wave(
+    browser, live_server
+):
+    with live_server.sessionmaker() as session:
+        programme = make_programme(session, name="Team wellbeing pilot")
+        make_participant(session, programme, id_number="W001")
+        session.commit()
+        programme_id = programme.id
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, live_server.url)
+    page.click("nav >> text=Questionnaires")
+    page.click("text=bring one over from a REDCap data dictionary")
+    page.set_input_files("#file", DICTIONARY)
+    page.click("button:has-text('Convert the dictionary')")
+
+    # The editor opens on the converted file, with what was not carried over by row.
+    page.wait_for_selector("#import-report")
+    report = page.inner_text("#import-report")
+    assert "7 questions" in report
+    assert "Row 9, column Field Label: Piping (a [field] inside the text)" in report
+    assert "Row 10, column Field Type: A “calc” field cannot be carried over" in report
+    assert "No problems found." in page.inner_text("#editor-status")
+    assert stored(live_server, "team_wellbeing") == []
+
+    # Correct the piped label the report lists; the preview follows the cursor to its page.
+    editor = page.locator("#editor-text")
+    text = editor.input_value().replace("Your email [team]", "Your email address")
+    editor.fill(text)
+    editor.press("End")
+    wait_until(page, "document.querySelector('#editor-preview h3')?.textContent === 'How you feel'")
+    assert "Your email address" in page.inner_text("#editor-preview")
+    page.click("button:has-text('Save as a new version')")
+
+    page.wait_for_selector(
+        ".govuk-notification-banner:has-text('team_wellbeing version 1 stored.')"
+    )
+    assert [v.source_text for v in stored(live_server, "team_wellbeing")] == [text]
+
+    # A wave opens on it like on any other questionnaire.
+    page.goto(f"{live_server.url}/admin/programmes/{programme_id}/waves/new")
+    page.fill("#label", "Pilot baseline")
+    page.select_option("#version", label="Team wellbeing (version 1)")
+    for field, date in (("opens_on", "2 5 2030"), ("closes_on", "23 5 2030")):
+        for part, value in zip(("day", "month", "year"), date.split(), strict=True):
+            page.fill(f"#{field}-{part}", value)
+    page.fill("#opens_time", "09:30")
+    page.fill("#closes_time", "17:00")
+    page.click("label:has-text('Identified')")
+    page.click("button:has-text('Create the wave and its links')")
+    page.wait_for_selector(".govuk-notification-banner:has-text('with 1 invitation(s)')")
+    with live_server.sessionmaker() as session:
+        wave = session.scalar(select(Wave).where(Wave.label == "Pilot baseline"))
+        assert wave.questionnaire_version.questionnaire_key == "team_wellbeing"
+    assert errors == []
+    page.close()

@@ -335,3 +335,20 @@ def test_every_file_the_checker_refuses_is_refused_on_upload_within_two_seconds(
     assert f"{name}.yaml, line " in response.text
     assert "Store 1 new version" not in response.text
     assert versions(session) == 0
+
+
+def test_a_file_that_is_not_a_redcap_dictionary_is_refused_with_its_name(client, auth, session):
+    auth.login()
+    data = MultiDict([("file", FileStorage(io.BytesIO(b"PK\x03\x04\x14\x00"), "survey.csv"))])
+    boundary, body = encode_multipart(data)
+
+    response = client.post(
+        "/admin/questionnaires/import",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+    assert response.status_code == 422
+    assert "survey.csv: The file is not a CSV file" in response.text
+    assert versions(session) == 0
+    assert actions(session)[-1] == "questionnaire.upload_refused"
