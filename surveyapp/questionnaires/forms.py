@@ -52,6 +52,6 @@ class EditorForm(StaffForm):
 
 class DictionaryForm(StaffForm):
     file = FileField(
-        "REDCap data dictionary (.csv)",
-        validators=[FileRequired("Choose the data dictionary (a .csv file) to convert")],
+        "REDCap data dictionary (.csv) or XLSForm workbook (.xlsx)",
+        validators=[FileRequired("Choose a data dictionary (.csv) or a workbook (.xlsx)")],
     )

@@ -346,17 +346,25 @@ class _Builder:
         )
         return ""
 
+    #: What the file was converted from, for its first comment.
+    origin = "a REDCap data dictionary"
+
+    def the_title(self) -> str:
+        return _title(self.first_form)
+
+    def the_source(self) -> str:
+        return "REDCap data dictionary, form " + (self.first_form or "unnamed")
+
     def text(self) -> str:
-        title = _title(self.first_form)
         minutes = max(1, min(240, round(self.items / 4)))
         out = [
-            "# Converted from a REDCap data dictionary. Check the wording and what the",
-            "# import report lists, then save.",
+            f"# Converted from {self.origin}. Check the wording and what the import",
+            "# report lists, then save.",
             "format_version: 1",
             f"key: {self.key}",
-            f"title: {_q(title)}",
+            f"title: {_q(self.the_title())}",
             f"estimated_minutes: {minutes}",
-            f"source: {_q('REDCap data dictionary, form ' + (self.first_form or 'unnamed'))}",
+            f"source: {_q(self.the_source())}",
             "origin: quoted",
             "pages:",
         ]

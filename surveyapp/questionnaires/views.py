@@ -19,7 +19,7 @@ from flask import (
 
 from surveyapp.db import get_session
 from surveyapp.models import Programme
-from surveyapp.questionnaires import catalogue, redcap, uploading
+from surveyapp.questionnaires import catalogue, redcap, uploading, xlsform
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
 from surveyapp.questionnaires.forms import DictionaryForm, EditorForm, StoreForm, UploadForm
 from surveyapp.respond import flow
@@ -407,19 +407,27 @@ def version_edit(key: str, number: int):
 @bp.route("/questionnaires/import", methods=["GET", "POST"])
 @requires("load_questionnaires")
 def questionnaire_import():
-    """Convert a REDCap data dictionary to a questionnaire file and open it in the editor,
+    """Convert a REDCap data dictionary or an XLSForm workbook to a questionnaire file and
+    open it in the editor,
     with every construct that could not be carried over listed; nothing is stored."""
     form = DictionaryForm()
     problem = ""
     if form.validate_on_submit():
         name = uploading.file_name(form.file.data.filename)
         try:
-            converted = redcap.convert_dictionary(_read(form.file.data), name)
+            data = _read(form.file.data)
+            convert = (
+                xlsform.convert_workbook
+                if name.lower().endswith(".xlsx")
+                or data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+                else redcap.convert_dictionary
+            )
+            converted = convert(data, name)
         except redcap.DictionaryProblem as exc:
             problem = f"{name}: {exc}"
             audit_action(
                 "questionnaire.upload_refused",
-                f"{name} refused: not a data dictionary that can be read",
+                f"{name} refused: not a data dictionary or workbook that can be read",
                 kind="questionnaire file",
                 number=name,
             )

@@ -250,7 +250,7 @@ def test_a_redcap_dictionary_is_converted_corrected_stored_and_opened_as_a_wave(
     page.click("nav >> text=Questionnaires")
     page.click("text=bring one over from a REDCap data dictionary")
     page.set_input_files("#file", DICTIONARY)
-    page.click("button:has-text('Convert the dictionary')")
+    page.click("button:has-text('Convert the file')")
 
     # The editor opens on the converted file, with what was not carried over by row.
     page.wait_for_selector("#import-report")

@@ -339,7 +339,7 @@ def test_every_file_the_checker_refuses_is_refused_on_upload_within_two_seconds(
 
 def test_a_file_that_is_not_a_redcap_dictionary_is_refused_with_its_name(client, auth, session):
     auth.login()
-    data = MultiDict([("file", FileStorage(io.BytesIO(b"PK\x03\x04\x14\x00"), "survey.csv"))])
+    data = MultiDict([("file", FileStorage(io.BytesIO(b"\x00\x01\x02binary"), "survey.csv"))])
     boundary, body = encode_multipart(data)
 
     response = client.post(
@@ -352,3 +352,24 @@ def test_a_file_that_is_not_a_redcap_dictionary_is_refused_with_its_name(client,
     assert "survey.csv: The file is not a CSV file" in response.text
     assert versions(session) == 0
     assert actions(session)[-1] == "questionnaire.upload_refused"
+
+
+def test_an_xlsform_workbook_opens_in_the_editor_with_its_report(client, auth, session):
+    from tests.questionnaires.test_xlsform import workbook
+
+    auth.login()
+    data = MultiDict([("file", FileStorage(io.BytesIO(workbook()), "wellbeing.xlsx"))])
+    boundary, body = encode_multipart(data)
+
+    response = client.post(
+        "/admin/questionnaires/import",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+    assert response.status_code == 200
+    assert "Converted from <code>wellbeing.xlsx</code>: 6 questions" in response.text
+    assert "Row 13, column type (survey sheet)" in response.text
+    assert "No problems found." in response.text
+    assert 'action="/admin/questionnaires/new"' in response.text
+    assert versions(session) == 0
