@@ -56,6 +56,7 @@ def questionnaire_list():
         "questionnaires/questionnaire_list.html",
         results=loaded.results,
         versions=versions,
+        earlier=catalogue.stored_texts(get_session()),
         stored_only=sorted(
             (v for key, v in versions.items() if key not in files), key=lambda v: v.title
         ),

@@ -373,3 +373,18 @@ def test_an_xlsform_workbook_opens_in_the_editor_with_its_report(client, auth, s
     assert "No problems found." in response.text
     assert 'action="/admin/questionnaires/new"' in response.text
     assert versions(session) == 0
+
+
+def test_storing_the_folder_files_never_undoes_a_version_from_the_browser(client, auth, session):
+    auth.login()
+    catalogue.store_versions(session, load_all(SHIPPED), now=NOW)
+    session.commit()
+    changed = SESSION_TEXT.replace("What kind of session was it?", "What sort of session was it?")
+    report = upload(client, ("session_evaluation.yaml", changed.encode()))
+    client.post("/admin/questionnaires/upload/store", data={"content": stored_content(report)})
+
+    client.post("/admin/questionnaires/load")
+
+    newest = catalogue.latest_versions(session)["session_evaluation"]
+    assert (newest.number, newest.source_text) == (2, changed)
+    assert "The file holds version 1" in client.get("/admin/questionnaires").text
