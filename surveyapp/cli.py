@@ -146,6 +146,31 @@ def questionnaires_load() -> None:
             click.echo(f"{result.path.name}: not loaded, it has {len(result.errors)} error(s)")
 
 
+@questionnaires_cli.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--key", "keys", multiple=True, help="Only this questionnaire (may be repeated).")
+def questionnaires_export(folder: Path, keys: tuple[str, ...]) -> None:
+    """Write the newest stored version of each questionnaire to FOLDER as KEY.yaml.
+
+    The files are exactly as stored, so FOLDER can be checked, loaded and kept in
+    version control. A file already holding that text is left alone.
+    """
+    with _session() as session:
+        try:
+            written = catalogue.export_versions(session, folder, keys)
+        except KeyError as exc:
+            _fail(f"No stored version of: {exc.args[0]}", code=2)
+        except (OperationalError, ProgrammingError) as exc:
+            _no_tables(exc)
+    for version, changed in written:
+        state = "written" if changed else "unchanged"
+        click.echo(
+            f"{folder / (version.questionnaire_key + '.yaml')}: version {version.number}, {state}"
+        )
+    if not written:
+        click.echo("No questionnaire version is stored yet.")
+
+
 # -- users -------------------------------------------------------------------------------
 
 

@@ -167,3 +167,21 @@ document.body.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-Surveyapp-Background"] = "true";
   }
 });
+
+// The questionnaire editor: keep the line the cursor is on in a hidden field, and fire
+// "cursor-moved" when it changes, so the preview follows the page being edited. Listened
+// for on the body, so an editor that a boosted link swapped in is followed too.
+function followCursor(event) {
+  const editor = event.target;
+  if (!(editor instanceof HTMLTextAreaElement) || !editor.hasAttribute("data-editor")) return;
+  const field = document.getElementById("editor-cursor-line");
+  if (!field) return;
+  const line = String(editor.value.slice(0, editor.selectionStart).split("\n").length);
+  if (field.value !== line) {
+    field.value = line;
+    editor.dispatchEvent(new CustomEvent("cursor-moved", { bubbles: true }));
+  }
+}
+["keyup", "click", "select", "focusin"].forEach((name) =>
+  document.body.addEventListener(name, followCursor),
+);

@@ -46,6 +46,16 @@ def latest_versions(session: Session) -> dict[str, QuestionnaireVersion]:
     return {version.questionnaire_key: version for version in rows}
 
 
+def stored_texts(session: Session) -> dict[tuple[str, str], QuestionnaireVersion]:
+    """Every stored version by (questionnaire key, content hash); the newest of equal texts."""
+    return {
+        (version.questionnaire_key, version.content_hash): version
+        for version in session.scalars(
+            select(QuestionnaireVersion).order_by(QuestionnaireVersion.number)
+        )
+    }
+
+
 def versions_of(session: Session, key: str) -> list[QuestionnaireVersion]:
     """Return every stored version of one questionnaire, newest first."""
     return list(
@@ -62,17 +72,21 @@ def store_versions(
 ) -> list[Stored]:
     """Store a new version of every usable file whose text differs from its newest version.
 
-    Files with errors are never stored. An unchanged file makes no new version.
+    Files with errors are never stored. An unchanged file makes no new version, and nor
+    does a file whose text is an earlier version: a newer one came through the browser,
+    and storing the folder's stale copy would silently undo it.
     """
     latest = latest_versions(session)
+    earlier = stored_texts(session)
     stored = []
     for result in catalogue.results:
         questionnaire = result.questionnaire
         if questionnaire is None:
             continue
         current = latest.get(questionnaire.key)
-        if current is not None and current.content_hash == result.content_hash:
-            stored.append(Stored(questionnaire.key, current, is_new=False))
+        known = earlier.get((questionnaire.key, result.content_hash))
+        if known is not None:
+            stored.append(Stored(questionnaire.key, known, is_new=False))
             continue
         version = QuestionnaireVersion(
             questionnaire_key=questionnaire.key,
@@ -123,3 +137,29 @@ def cached_questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
 def changes_between(old: QuestionnaireVersion, new: QuestionnaireVersion) -> list[Change]:
     """Describe what changed from one stored version to the next."""
     return compare(questionnaire_of(old), questionnaire_of(new))
+
+
+def export_versions(
+    session: Session, folder: Path, keys: tuple[str, ...] = ()
+) -> list[tuple[QuestionnaireVersion, bool]]:
+    """Write the newest stored version of each questionnaire (or of ``keys``) to
+    ``folder/<key>.yaml``, exactly as stored, so the folder can be checked, loaded and kept
+    in version control. Return each version with whether its file changed.
+
+    :raises KeyError: naming a key with no stored version.
+    """
+    latest = latest_versions(session)
+    missing = [key for key in keys if key not in latest]
+    if missing:
+        raise KeyError(", ".join(missing))
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key in sorted(keys or latest):
+        version = latest[key]
+        path = folder / f"{key}.yaml"
+        data = version.source_text.encode("utf-8")
+        changed = not path.exists() or path.read_bytes() != data
+        if changed:
+            path.write_bytes(data)
+        written.append((version, changed))
+    return written

@@ -534,7 +534,9 @@ class _Checker(ItemChecks):
             items = self._list(page, "items", what)
             built_items = [self._item(items, i, item) for i, item in enumerate(items or [])]
             if items and all(built_items) and page_id:
-                built.append(Page(page_id, title, tuple(built_items), intro, show_if))
+                built.append(
+                    Page(page_id, title, tuple(built_items), intro, show_if, self._place(page)[0])
+                )
         return tuple(built) if len(built) == len(pages) else ()
 
     def _item(self, items: list, index: int, item: Any) -> Item | None:

@@ -196,6 +196,8 @@ class Page:
     items: tuple[Item, ...]
     intro: str = ""
     show_if: Condition | None = None
+    #: The line of the file where the page starts (for the editor's preview), 0 when unknown.
+    line: int = field(default=0, compare=False)
 
     def is_shown(self, answers: Mapping[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)

@@ -1,4 +1,8 @@
-"""Questionnaire pages of the study team: the files, their stored versions, and a preview."""
+"""Questionnaire pages of the study team: the files, their stored versions, a preview, and
+files that come through the browser (uploaded, or written in the editor)."""
+
+import base64
+import json
 
 from flask import (
     Blueprint,
@@ -14,16 +18,21 @@ from flask import (
 )
 
 from surveyapp.db import get_session
-from surveyapp.questionnaires import catalogue
+from surveyapp.models import Programme
+from surveyapp.questionnaires import catalogue, redcap, uploading, xlsform
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
+from surveyapp.questionnaires.forms import DictionaryForm, EditorForm, StoreForm, UploadForm
 from surveyapp.respond import flow
+from surveyapp.staff import access
 from surveyapp.web.context import (
     audit_action,
     get_catalogue,
     get_questionnaire,
     now,
+    version_questionnaire,
 )
 from surveyapp.web.forms import ActionForm
+from surveyapp.web.htmx import render_page_or_fragment
 from surveyapp.web.permissions import (
     requires,
 )
@@ -42,11 +51,17 @@ def questionnaire_list():
     """List every questionnaire file with its state and stored version."""
     loaded = get_catalogue()
     versions = catalogue.latest_versions(get_session())
+    files = {result.path.stem for result in loaded.results}
     return render_template(
         "questionnaires/questionnaire_list.html",
         results=loaded.results,
         versions=versions,
+        earlier=catalogue.stored_texts(get_session()),
+        stored_only=sorted(
+            (v for key, v in versions.items() if key not in files), key=lambda v: v.title
+        ),
         form=ActionForm(),
+        upload=UploadForm(),
     )
 
 
@@ -80,8 +95,10 @@ def questionnaires_load():
 @requires("see_questionnaires")
 def questionnaire_detail(key: str):
     """Show one questionnaire: its problems, its outline and the history of its versions."""
-    result = get_catalogue().result(key) or abort(404)
+    result = get_catalogue().result(key)
     versions = catalogue.versions_of(get_session(), key)
+    if result is None and not versions:
+        abort(404)
     history = [
         (
             version,
@@ -94,9 +111,10 @@ def questionnaire_detail(key: str):
         "questionnaires/questionnaire_detail.html",
         key=key,
         result=result,
-        questionnaire=result.questionnaire,
+        questionnaire=result.questionnaire if result else version_questionnaire(current),
         history=history,
-        is_stored=current is not None and current.content_hash == result.content_hash,
+        is_stored=current is not None
+        and (result is None or current.content_hash == result.content_hash),
         form=ActionForm(),
     )
 
@@ -105,14 +123,15 @@ def questionnaire_detail(key: str):
 @requires("see_questionnaires")
 def version_detail(key: str, number: int):
     """Show (or download with ?download=1) the exact text of one stored version."""
-    versions = {version.number: version for version in catalogue.versions_of(get_session(), key)}
-    version = versions.get(number) or abort(404)
+    version = _version_or_404(key, number)
     if request.args.get("download"):
         return Response(
             version.source_text,
             mimetype="application/yaml",
             headers={
-                "Content-Disposition": f'attachment; filename="{key}-v{number}.yaml"',
+                # The name the file has in the questionnaire folder, so that it can be
+                # checked, edited and uploaded again as it is.
+                "Content-Disposition": f'attachment; filename="{key}.yaml"',
             },
         )
     return render_template("questionnaires/version_detail.html", key=key, version=version)
@@ -223,3 +242,266 @@ def preview_check(key: str):
         rows=summary(questionnaire, answers),
         form=ActionForm(),
     )
+
+
+# -- files from the browser: upload, store, edit --------------------------------------------
+
+
+def _pack(files: list[tuple[str, bytes]]) -> str:
+    return json.dumps([[name, base64.b64encode(data).decode("ascii")] for name, data in files])
+
+
+def _unpack(content: str) -> list[tuple[str, bytes]]:
+    """The files a report sent back; an empty list when the field was tampered with."""
+    try:
+        files = [
+            (str(name), base64.b64decode(data, validate=True)) for name, data in json.loads(content)
+        ]
+    except (ValueError, TypeError):
+        return []
+    return files[: uploading.MAX_FILES]
+
+
+def _read(upload) -> bytes:
+    """The bytes of an uploaded file; a large one was spooled to disk, so close it now."""
+    try:
+        return upload.read()
+    finally:
+        upload.close()
+
+
+def _audit_refused(action: str, refused: list) -> None:
+    for item in refused:
+        audit_action(
+            action,
+            f"{item.name} refused: {len(item.errors)} error(s)",
+            kind="questionnaire file",
+            number=item.name,
+        )
+
+
+@bp.route("/questionnaires/upload", methods=["GET", "POST"])
+@requires("load_questionnaires")
+def questionnaires_upload():
+    """Check uploaded questionnaire files and show every finding before anything is stored."""
+    form = UploadForm()
+    store = StoreForm()
+    checked = None
+    if form.validate_on_submit():
+        chosen = form.chosen()
+        if not chosen:
+            form.files.errors.append("Choose one or more questionnaire files (.yaml) to upload")
+        elif len(chosen) > uploading.MAX_FILES:
+            form.files.errors.append(
+                f"Choose at most {uploading.MAX_FILES} files at a time; you chose {len(chosen)}"
+            )
+        else:
+            files = [(item.filename, _read(item)) for item in chosen]
+            db = get_session()
+            checked = uploading.check_files(db, files)
+            _audit_refused("questionnaire.upload_refused", [c for c in checked if c.errors])
+            db.commit()
+            store.content.data = _pack(
+                [(c.name, data) for c, (_, data) in zip(checked, files, strict=True) if c.can_store]
+            )
+    status = 422 if form.errors or any(c.errors for c in checked or []) else 200
+    return render_template(
+        "questionnaires/questionnaires_upload.html",
+        form=form,
+        store=store,
+        checked=checked,
+        visible=_visible_programmes(),
+    ), status
+
+
+def _visible_programmes() -> set[int] | None:
+    """Programmes the signed-in person may see (None: all); other programmes' waves are
+    counted, never named."""
+    if access.sees_every_programme(g.user):
+        return None
+    return set(
+        get_session().scalars(access.visible_programmes(g.user).with_only_columns(Programme.id))
+    )
+
+
+@bp.post("/questionnaires/upload/store")
+@requires("load_questionnaires")
+def questionnaires_upload_store():
+    """Store the checked files that have no error as new versions."""
+    form = StoreForm()
+    if not form.validate_on_submit():
+        abort(400)
+    files = _unpack(form.content.data)
+    if not files:
+        abort(400)
+    db = get_session()
+    checked = uploading.check_files(db, files)  # again: what is stored is checked now
+    names = {c.result.content_hash: c.name for c in checked}
+    stored = [
+        item for item in uploading.store_checked(db, checked, now=now(), user=g.user) if item.is_new
+    ]
+    for item in stored:
+        audit_action(
+            "questionnaire.upload",
+            f"{item.key} version {item.version.number} stored from the uploaded file "
+            f"{names.get(item.version.content_hash, '')}",
+            kind="questionnaire version",
+            number=item.version.id,
+        )
+    _audit_refused("questionnaire.upload_refused", [c for c in checked if c.errors])
+    db.commit()
+    flash(
+        f"{len(stored)} new version(s) stored: "
+        + ", ".join(f"{item.key} version {item.version.number}" for item in stored)
+        + "."
+        if stored
+        else "Nothing was stored: the files are already stored or have errors."
+    )
+    if len(stored) == 1:
+        return redirect(url_for(".questionnaire_detail", key=stored[0].key), code=303)
+    return redirect(url_for(".questionnaire_list"), code=303)
+
+
+#: The text a new questionnaire starts from in the editor: the smallest file that loads.
+STARTER = """\
+format_version: 1
+key: new_questionnaire
+title: A new questionnaire
+estimated_minutes: 5
+source: Written for the product
+origin: written
+pages:
+  - id: first_page
+    title: The first page
+    items:
+      - id: first_question
+        type: short_text
+        text: What is your first question?
+"""
+
+
+@bp.route("/questionnaires/new", methods=["GET", "POST"])
+@requires("load_questionnaires")
+def questionnaire_new():
+    """Write a new questionnaire file in the browser, checked as it is typed."""
+    form = EditorForm(prefix="editor")
+    if request.method == "GET":
+        form.name.data = "new_questionnaire.yaml"
+        form.text.data = STARTER
+    return _editor(form, None)
+
+
+@bp.route("/questionnaires/<key>/versions/<int:number>/edit", methods=["GET", "POST"])
+@requires("load_questionnaires")
+def version_edit(key: str, number: int):
+    """Change a stored version's text in the browser; saving stores a new version."""
+    version = _version_or_404(key, number)
+    form = EditorForm(prefix="editor")
+    # A stored questionnaire keeps its file name, whatever was posted.
+    form.name.data = f"{key}.yaml"
+    form.name.raw_data = [form.name.data]
+    if request.method == "GET":
+        form.text.data = version.source_text
+    return _editor(form, version)
+
+
+@bp.route("/questionnaires/import", methods=["GET", "POST"])
+@requires("load_questionnaires")
+def questionnaire_import():
+    """Convert a REDCap data dictionary or an XLSForm workbook to a questionnaire file and
+    open it in the editor,
+    with every construct that could not be carried over listed; nothing is stored."""
+    form = DictionaryForm()
+    problem = ""
+    if form.validate_on_submit():
+        name = uploading.file_name(form.file.data.filename)
+        try:
+            data = _read(form.file.data)
+            convert = (
+                xlsform.convert_workbook
+                if name.lower().endswith(".xlsx")
+                or data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+                else redcap.convert_dictionary
+            )
+            converted = convert(data, name)
+        except redcap.DictionaryProblem as exc:
+            problem = f"{name}: {exc}"
+            audit_action(
+                "questionnaire.upload_refused",
+                f"{name} refused: not a data dictionary or workbook that can be read",
+                kind="questionnaire file",
+                number=name,
+            )
+            get_session().commit()
+        else:
+            editor = EditorForm(prefix="editor", formdata=None)
+            editor.name.data = f"{converted.key}.yaml"
+            editor.text.data = converted.text
+            return _editor(
+                editor,
+                None,
+                action=url_for(".questionnaire_new"),
+                imported=(name, converted),
+            )
+    if problem:
+        form.file.errors.append(problem)
+    return render_template(
+        "questionnaires/questionnaire_import.html", form=form
+    ), 422 if form.errors else 200
+
+
+def _editor(form: EditorForm, version, action: str | None = None, imported=None):
+    """Check the editor's text; store it on Save when the checker finds no error."""
+    db = get_session()
+    valid = form.validate() if request.method == "POST" and imported is None else True
+    checked = None
+    if valid:
+        text = (form.text.data or "").replace("\r\n", "\n")
+        checked = uploading.check_file(db, form.name.data, text.encode("utf-8"))
+    saving = request.method == "POST" and imported is None and "save" in request.form
+    status = 422 if not valid or (checked and checked.errors) else 200
+    if saving and checked is not None and checked.can_store:
+        stored = uploading.store_checked(db, [checked], now=now(), user=g.user)[0]
+        audit_action(
+            "questionnaire.edit",
+            f"{stored.key} version {stored.version.number} stored from the editor",
+            kind="questionnaire version",
+            number=stored.version.id,
+        )
+        db.commit()
+        flash(f"{stored.key} version {stored.version.number} stored.")
+        return redirect(url_for(".questionnaire_detail", key=stored.key), code=303)
+    note = ""
+    if saving:
+        if checked is None or checked.errors:
+            audit_action(
+                "questionnaire.edit_refused",
+                f"{form.name.data or 'a new file'} not stored from the editor: it has errors",
+                kind="questionnaire file",
+                number=form.name.data or "",
+            )
+            db.commit()
+            note = "Nothing was stored: correct the errors first."
+        elif checked.is_unchanged:
+            note = f"Nothing was stored: this text is already version {checked.current.number}."
+    questionnaire = checked.questionnaire if checked else None
+    page = uploading.page_at(questionnaire, form.line()) if questionnaire else None
+    return render_page_or_fragment(
+        "questionnaires/questionnaire_editor.html",
+        "questionnaires/_editor_check.html",
+        status=status,
+        form=form,
+        version=version,
+        checked=checked,
+        note=note,
+        questionnaire=questionnaire,
+        preview_page=page,
+        action=action or request.path,
+        imported=imported,
+        visible=_visible_programmes(),
+    )
+
+
+def _version_or_404(key: str, number: int):
+    versions = {version.number: version for version in catalogue.versions_of(get_session(), key)}
+    return versions.get(number) or abort(404)

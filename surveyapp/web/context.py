@@ -40,10 +40,19 @@ def get_catalogue() -> Catalogue:
 
 
 def get_questionnaire(key: str) -> Questionnaire:
-    """Return a usable questionnaire by key, or answer 404."""
+    """Return a usable questionnaire by key, or answer 404.
+
+    A questionnaire with no file in the folder (uploaded or written in the browser) is its
+    newest stored version.
+    """
     questionnaire = get_catalogue().questionnaires.get(key)
     if questionnaire is None:
-        abort(404)
+        from surveyapp.questionnaires.catalogue import latest_versions
+
+        version = latest_versions(get_session()).get(key)
+        if version is None:
+            abort(404)
+        questionnaire = version_questionnaire(version)
     return questionnaire
 
 

@@ -209,7 +209,6 @@ def test_a_stored_version_can_be_read_and_downloaded(client, auth, session):
 
     assert "Version 1" in page.text
     assert (
-        download.headers["Content-Disposition"]
-        == 'attachment; filename="session_evaluation-v1.yaml"'
+        download.headers["Content-Disposition"] == 'attachment; filename="session_evaluation.yaml"'
     )
     assert download.data.startswith(b"# yaml-language-server")
