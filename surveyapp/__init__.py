@@ -59,6 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_SIGNATURE="",  # signs emails; the programme's "run by" when empty
         MAIL_PER_MINUTE=0,  # cap on messages a minute for throttling mail systems; 0: none
         MAIL_LEASE_SECONDS=600,  # a message taken this long ago and never finished is retried
+        # Host names a request may be addressed to (comma-separated in the environment);
+        # None: the host of BASE_URL when served for real, anything when developing.
+        TRUSTED_HOSTS=None,
     )
     app.config.from_prefixed_env("SURVEYAPP")
     if test_config is not None:
@@ -67,6 +70,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _ensure_secret_key(app)
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not _developing(app)
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        app.config["TRUSTED_HOSTS"], app.config["BASE_URL"], developing=_developing(app)
+    )
 
     from surveyapp import cli, db
     from surveyapp.web import errors, filters, security
@@ -80,6 +86,26 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_limits(app)
     cli.init_app(app)
     return app
+
+
+def trusted_hosts(setting, base_url: str, *, developing: bool) -> list[str] | None:
+    """The host names Flask accepts requests for (``TRUSTED_HOSTS``); None accepts any.
+
+    Links are written from ``BASE_URL``, never from a request's Host header; refusing
+    other hosts when served for real also stops a forged Host reaching anything else.
+    """
+    from urllib.parse import urlsplit
+
+    if isinstance(setting, str):
+        setting = [host.strip() for host in setting.split(",") if host.strip()]
+    if setting:
+        return list(setting)
+    if developing:
+        return None
+    host = urlsplit(str(base_url)).hostname
+    if not host:
+        return None
+    return [f"[{host}]" if ":" in host else host]
 
 
 def _developing(app: Flask) -> bool:

@@ -9,6 +9,8 @@ from sqlalchemy import text
 
 from surveyapp import PROJECT_ROOT, create_app
 from surveyapp.db import get_session
+from surveyapp.staff import operations as accounts
+from tests.conftest import NOW, PASSWORD
 from tests.factories import make_invitation
 
 TEMPLATES = PROJECT_ROOT / "surveyapp" / "templates"
@@ -141,13 +143,48 @@ def _served_app(tmp_path, monkeypatch, **config):
 
 
 def test_a_served_app_sends_the_session_cookie_only_over_https(tmp_path, monkeypatch):
-    app = _served_app(tmp_path, monkeypatch)
+    app = _served_app(tmp_path, monkeypatch, BASE_URL="https://surveys.example.org")
 
     response = app.test_client().get("/auth/login", base_url="https://surveys.example.org")
     cookie = response.headers["Set-Cookie"]
 
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_served_app_answers_only_for_the_host_of_its_base_url(tmp_path, monkeypatch):
+    app = _served_app(tmp_path, monkeypatch, BASE_URL="https://surveys.example.org/")
+    client = app.test_client()
+
+    assert client.get("/health", base_url="https://surveys.example.org").status_code == 200
+    forged = client.get("/auth/login", base_url="http://evil.example")
+    assert forged.status_code == 400
+    assert "Something was wrong with that request" in forged.text
+
+    monkeypatch.setenv("SURVEYAPP_TRUSTED_HOSTS", "surveys.example.org, 10.0.0.5")
+    listed = _served_app(tmp_path, monkeypatch)
+    assert listed.config["TRUSTED_HOSTS"] == ["surveys.example.org", "10.0.0.5"]
+    assert listed.test_client().get("/health", base_url="http://10.0.0.5").status_code == 200
+
+
+def test_personal_links_on_the_wave_page_come_from_the_base_url_not_the_host(make_app, session):
+    app = make_app(BASE_URL="https://surveys.example.org")
+    invitation = make_invitation(session)
+    session.commit()
+    client = app.test_client()
+    accounts.create_user(session, email="a@example.org", password=PASSWORD, role="admin", now=NOW)
+    session.commit()
+    signed_in = client.post(
+        "/auth/login",
+        data={"email": "a@example.org", "password": PASSWORD},
+        base_url="http://evil.example",
+    )
+    assert signed_in.status_code == 303
+
+    page = client.get(f"/admin/waves/{invitation.wave_id}", base_url="http://evil.example")
+
+    assert f"https://surveys.example.org/r/{invitation.token}" in page.text
+    assert "evil.example" not in page.text
 
 
 def test_cookies_are_not_secure_only_while_developing(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import math
 
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from surveyapp.web import security
 
@@ -43,6 +43,11 @@ def http_error(error: HTTPException):
     code = error.code or 500
     title, advice = MESSAGES.get(code, OTHER)
     headers = {}
+    if isinstance(error, SecurityError):
+        # A Host this service does not answer for (TRUSTED_HOSTS): no page can link
+        # anywhere from such a request, so the answer is plain text.
+        body = f"{title}. This service does not answer for the address asked for.\n"
+        return body, code, {"Content-Type": "text/plain; charset=utf-8"}
     if isinstance(error, CSRFError):
         title = "Your session has expired or the form is out of date"
         advice = "Go back, reload the page and try again. Nothing you sent was saved."

@@ -21,6 +21,16 @@ def local_time(value: datetime | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time)
     app.add_template_filter(combine_args)
+    app.add_template_global(personal_link)
+
+
+def personal_link(token: str) -> str:
+    """A personal link as the emails write it: from BASE_URL, never from the request's Host."""
+    from flask import current_app
+
+    from surveyapp.people.links import personal_link as link_from
+
+    return link_from(current_app.config["BASE_URL"], token)
 
 
 def combine_args(args: dict, **changes) -> dict:
