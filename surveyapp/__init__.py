@@ -105,7 +105,9 @@ def trusted_hosts(setting, base_url: str, *, developing: bool) -> list[str] | No
     host = urlsplit(str(base_url)).hostname
     if not host:
         return None
-    return [f"[{host}]" if ":" in host else host]
+    # Loopback too, so that a health check on the machine itself is answered.
+    hosts = [f"[{host}]" if ":" in host else host, "127.0.0.1", "localhost", "[::1]"]
+    return list(dict.fromkeys(hosts))
 
 
 def _developing(app: Flask) -> bool:
