@@ -189,10 +189,11 @@ def _register_blueprints(app: Flask) -> None:
 
     @app.get("/health")
     def health():
-        """Answer whether the app and its database are up, for load balancers and monitors."""
-        from sqlalchemy import text
+        """Answer whether the app and its database are up, for load balancers and monitors:
+        the database answers, holds every table, and is at the newest migration."""
+        from surveyapp.db import get_session, schema_problem
 
-        from surveyapp.db import get_session
-
-        get_session().execute(text("SELECT 1"))
+        problem = schema_problem(get_session(), app.extensions)
+        if problem:
+            return {"status": "error", "problem": problem}, 503
         return {"status": "ok"}

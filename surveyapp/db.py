@@ -85,3 +85,39 @@ def _close_session(exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def schema_problem(session: Session, cache: dict) -> str:
+    """What is wrong with the database's schema for this code, or "" when nothing is.
+
+    Every table the models name must be there; a database that records its migration
+    (``alembic_version``) must be at the newest one. ``cache`` keeps the newest
+    migration's name once read.
+    """
+    from sqlalchemy import inspect, text
+
+    import surveyapp.models  # noqa: F401  (every model, so the metadata is whole)
+
+    present = set(inspect(session.connection()).get_table_names())
+    missing = sorted(set(Base.metadata.tables) - present)
+    if missing:
+        return (
+            f"The database has no table {', '.join(missing[:5])}"
+            f"{' and more' if len(missing) > 5 else ''}: run flask db upgrade."
+        )
+    if "alembic_version" not in present:
+        return ""
+    if "surveyapp.migration_heads" not in cache:
+        from alembic.script import ScriptDirectory
+
+        from surveyapp.cli import alembic_config
+
+        script = ScriptDirectory.from_config(alembic_config(""))
+        cache["surveyapp.migration_heads"] = set(script.get_heads())
+    at = {row[0] for row in session.execute(text("SELECT version_num FROM alembic_version"))}
+    if at != cache["surveyapp.migration_heads"]:
+        return (
+            f"The database is at migration {', '.join(sorted(at)) or '(none)'}, not the newest "
+            f"({', '.join(sorted(cache['surveyapp.migration_heads']))}): run flask db upgrade."
+        )
+    return ""

@@ -97,7 +97,7 @@ def test_users_create_refuses_a_short_password_and_a_second_account(runner):
 
 def test_demo_prepares_a_database_from_nothing_and_prints_working_links(tmp_path):
     from surveyapp import create_app
-    from surveyapp.models import Participant, Programme, Wave
+    from surveyapp.models import Programme, Wave
 
     app = create_app(
         {

@@ -47,3 +47,36 @@ def test_health_check_answers_ok(client):
     response = client.get("/health")
 
     assert response.json == {"status": "ok"}
+
+
+def test_health_check_fails_while_a_table_is_missing_or_a_migration_is_not_run(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from surveyapp.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path}/health.sqlite"
+    command.upgrade(alembic_config(url), "head")
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": url, "TESTING": True})
+    client = app.test_client()
+    assert client.get("/health").json == {"status": "ok"}
+
+    engine = app.extensions["surveyapp.engine"]
+    with engine.begin() as connection:
+        (head,) = connection.execute(text("SELECT version_num FROM alembic_version")).one()
+        connection.execute(text("UPDATE alembic_version SET version_num = 'c16dbf16494d'"))
+    behind = client.get("/health")
+    assert behind.status_code == 503
+    assert behind.json["problem"].startswith("The database is at migration c16dbf16494d")
+    assert head in behind.json["problem"]
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+        connection.execute(text("DROP TABLE attendance"))
+    missing = client.get("/health")
+    assert missing.status_code == 503
+    assert missing.json == {
+        "status": "error",
+        "problem": "The database has no table attendance: run flask db upgrade.",
+    }
+    engine.dispose()
