@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         LIMIT_SIGN_IN_PER_ADDRESS="30 per 15 minutes",  # failed sign-ins from one IP address
         LIMIT_LINKS_PER_ADDRESS="20 per 10 minutes",  # unknown personal links from one IP address
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # uploads and posts
+        MAX_FORM_PARTS=5000,  # fields a form may send (more than any page has)
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         BASE_URL="http://127.0.0.1:5000",  # the public address, for links in emails
         MAIL_SERVER="",  # SMTP host; empty keeps every message in the in-app outbox

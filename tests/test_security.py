@@ -338,3 +338,25 @@ def test_one_log_line_per_request_naming_the_rule_not_the_link(client, session, 
     everything = "\n".join(lines)
     for secret in (invitation.token, "unknown-token-abc", invitation.participant.email, "from="):
         assert secret not in everything
+
+
+def test_a_form_with_more_fields_than_any_page_has_is_refused_plainly(client, session):
+    link = make_invitation(session)
+    session.commit()
+    client.get(f"/r/{link.token}")
+    flood = "&".join(f"f{number}=1" for number in range(5001))
+
+    for path in ("/auth/login", "/r/page/about_the_session"):
+        response = client.post(path, data=flood, content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 413
+        assert "That form sent too many answers" in response.text
+        assert "at most 5,000 fields" in response.text
+    assert session.scalar(text("SELECT count(*) FROM draft_answers")) == 0
+
+    fine = "&".join(f"f{number}=1" for number in range(200))
+    assert (
+        client.post(
+            "/auth/login", data=fine, content_type=("application/x-www-form-urlencoded")
+        ).status_code
+        != 413
+    )

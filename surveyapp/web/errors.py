@@ -56,6 +56,12 @@ def http_error(error: HTTPException):
                 "Open the link in your email again to carry on. Pages you finished before "
                 "are saved; the page you just sent was not."
             )
+    elif isinstance(error, security.TooManyFields):
+        title = "That form sent too many answers"
+        advice = (
+            f"A form can send at most {error.limit:,} fields; no page of this service has "
+            "as many. Go back, reload the page and try again. Nothing you sent was saved."
+        )
     elif code == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
         if limit:

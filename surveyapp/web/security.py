@@ -25,6 +25,7 @@ from flask import Flask, abort, current_app, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -84,11 +85,23 @@ class DatabaseInt(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+class TooManyFields(RequestEntityTooLarge):
+    """A form that sent more fields than any page of the product has (``MAX_FORM_PARTS``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+
 def _refuse_undecodable_form() -> None:
     """Answer 400 to a form whose fields are not UTF-8, instead of storing the escapes as text."""
     if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
         return
-    for pair in request.get_data(cache=True).split(b"&"):
+    pairs = request.get_data(cache=True).split(b"&")
+    limit = current_app.config["MAX_FORM_PARTS"]
+    if len(pairs) > limit:
+        raise TooManyFields(limit)
+    for pair in pairs:
         try:
             unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
