@@ -40,6 +40,7 @@ from surveyapp.staff.models import (  # noqa: F401
     ROLES,
     STAFF_ROLES,
     ProgrammeMember,
+    RecoveryCode,
     User,
 )
 from surveyapp.waves.models import (  # noqa: F401
