@@ -22,6 +22,7 @@ ACTIONS = {
     "sign_in": "Signed in",
     "sign_in_failed": "Sign-in refused",
     "sign_out": "Signed out",
+    "sign_out.others": "Signed out everywhere else",
     "sign_in.password": "Password accepted, code asked",
     "sign_in.confirm": "Password given again",
     "two_step.enrol": "Two-step verification set up",

@@ -452,6 +452,28 @@ def confirm_password():
     ), status
 
 
+def end_other_sessions(user: User) -> None:
+    """End every session of ``user`` (a copied cookie too) but this request's own, if theirs."""
+    user.session_version += 1
+    get_session().flush()
+    if g.get("user") is not None and g.user.id == user.id:
+        session[SESSION_VERSION] = user.session_version
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def sessions_end_others():
+    """Sign out everywhere else: every other browser or device signed in as you."""
+    db = get_session()
+    end_other_sessions(g.user)
+    audit.record(
+        db, action="sign_out.others", summary="Signed out everywhere else", actor=g.user, now=now()
+    )
+    db.commit()
+    flash("You are signed out everywhere else. This browser stays signed in.")
+    return redirect(url_for(".account"), code=303)
+
+
 @bp.post("/logout")
 def logout():
     """Sign out and forget the session."""

@@ -21,7 +21,7 @@ from surveyapp.staff import operations as accounts
 from surveyapp.staff.forms import NewUserForm, UserForm
 from surveyapp.web.context import now
 from surveyapp.web.forms import ActionForm
-from surveyapp.web.permissions import ask_for_password_again, requires
+from surveyapp.web.permissions import ask_for_password_again, end_other_sessions, requires
 
 bp = Blueprint("staff", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -56,9 +56,11 @@ def _save_access(user: User, form: UserForm, *, creating: bool) -> str | None:
     if user.id == me.id and (form.role.data != user.role or not form.is_active.data):
         form.role.errors.append("You cannot change your own role or stop yourself signing in")
         return None
+    ends_sessions = False
     if user.role != form.role.data:
         if not creating:
             changes.append(f"role {user.role} → {form.role.data}")
+            ends_sessions = True
         user.role = form.role.data
     if user.is_active != bool(form.is_active.data):
         changes.append("can sign in" if form.is_active.data else "can no longer sign in")
@@ -78,6 +80,10 @@ def _save_access(user: User, form: UserForm, *, creating: bool) -> str | None:
             form.new_password.errors.append(str(problem))
             return None
         changes.append("password set")
+        ends_sessions = not creating
+    if ends_sessions:
+        end_other_sessions(user)
+        changes.append("signed out everywhere")
     return "; ".join(changes)
 
 

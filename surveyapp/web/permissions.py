@@ -7,6 +7,7 @@ from flask import abort, current_app, g, request
 
 from surveyapp.auth.views import (  # noqa: F401 (offered to every area's views)
     ask_for_password_again,
+    end_other_sessions,
     login_required,
 )
 from surveyapp.db import get_session

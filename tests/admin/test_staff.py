@@ -74,7 +74,8 @@ def test_changing_a_role_and_programmes_is_saved_and_logged(client, auth, sessio
         select(ProgrammeMember.programme_id).where(ProgrammeMember.user_id == user.id)
     ).all() == [essex.id]
     assert [event.summary for event in _events(session, "user.change")] == [
-        "pat@example.org: role viewer → programme_manager; may see Essex; may no longer see Kent"
+        "pat@example.org: role viewer → programme_manager; may see Essex; may no longer see "
+        "Kent; signed out everywhere"
     ]
 
 

@@ -231,3 +231,31 @@ def test_a_role_change_asks_for_the_password_again_after_15_minutes(
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-3:] == ["sign_in_failed", "sign_in.confirm", "user.change"]
     context.close()
+
+
+@pytest.mark.posts("/auth/sessions/end-others")
+@JAVASCRIPT
+def test_signing_out_everywhere_else(browser, live_server, javascript):
+    here = browser.new_context(java_script_enabled=javascript)
+    there = browser.new_context(java_script_enabled=javascript)
+    page, other = here.new_page(), there.new_page()
+    sign_in(page, live_server.url)
+    sign_in(other, live_server.url)
+    with live_server.sessionmaker() as session:
+        before = session.scalar(select(User.session_version))
+
+    page.click("a:has-text('admin@example.org')")
+    page.wait_for_url(f"{live_server.url}/auth/account")
+    page.click("button:has-text('Sign out everywhere else')")
+    page.wait_for_selector(".govuk-notification-banner:has-text('signed out everywhere else')")
+
+    page.goto(f"{live_server.url}/admin/programmes")
+    assert page.url == f"{live_server.url}/admin/programmes"
+    other.goto(f"{live_server.url}/admin/programmes")
+    assert "/auth/login?next=/admin/programmes" in other.url
+    with live_server.sessionmaker() as session:
+        assert session.scalar(select(User.session_version)) == before + 1
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-1] == "sign_out.others"
+    here.close()
+    there.close()
