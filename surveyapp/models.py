@@ -39,6 +39,7 @@ from surveyapp.sessions.models import (  # noqa: F401
 from surveyapp.staff.models import (  # noqa: F401
     ROLES,
     STAFF_ROLES,
+    PasswordReset,
     ProgrammeMember,
     RecoveryCode,
     User,

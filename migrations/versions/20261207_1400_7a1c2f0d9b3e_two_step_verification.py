@@ -1,8 +1,9 @@
-"""two-step verification of staff sign-in: the app's secret, the last step used, recovery codes
+"""two-step verification of staff sign-in, and "forgot your password" links
 
 Staff accounts get an authenticator secret, when they finished enrolling and the time-step of
-the last code accepted (all empty: nobody has set it up yet), and a table of recovery codes,
-each kept only as a salted hash. Nothing held changes.
+the last code accepted (all empty: nobody has set it up yet), a table of recovery codes,
+each kept only as a salted hash, and a table of password-reset links, kept only as hashes of
+their tokens. Nothing held changes.
 
 Revision ID: 7a1c2f0d9b3e
 Revises: e787f9b36203
@@ -41,9 +42,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
     )
     op.create_index(op.f("ix_recovery_codes_user_id"), "recovery_codes", ["user_id"])
+    op.create_table(
+        "password_resets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_password_resets_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_password_resets_token_hash")),
+    )
+    op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_password_resets_user_id"), table_name="password_resets")
+    op.drop_table("password_resets")
     op.drop_index(op.f("ix_recovery_codes_user_id"), table_name="recovery_codes")
     op.drop_table("recovery_codes")
     with op.batch_alter_table("users") as batch_op:

@@ -23,6 +23,8 @@ ACTIONS = {
     "sign_in_failed": "Sign-in refused",
     "sign_out": "Signed out",
     "sign_out.others": "Signed out everywhere else",
+    "password.reset_asked": "Password reset link asked for",
+    "password.reset": "Password changed with an emailed link",
     "sign_in.password": "Password accepted, code asked",
     "sign_in.confirm": "Password given again",
     "two_step.enrol": "Two-step verification set up",

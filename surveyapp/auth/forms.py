@@ -33,3 +33,18 @@ class ConfirmPasswordForm(FlaskForm):
     """Step-up: the password again before a full export, an erasure or a role change."""
 
     password = PasswordField("Password", validators=[InputRequired("Enter your password")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email address", validators=[InputRequired("Enter your email address")])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        description="At least 10 characters.",
+        validators=[InputRequired("Enter a new password"), Length(max=200)],
+    )
+    again = PasswordField(
+        "New password again", validators=[InputRequired("Enter the new password again")]
+    )

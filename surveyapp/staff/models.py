@@ -74,3 +74,16 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class PasswordReset(Base):
+    """A "forgot your password" link: single use, valid for an hour, kept only as a hash."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the link's token, in hex: the database never holds a working link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -216,6 +216,22 @@ def init_limits(app: Flask) -> Limiter:
         sign_in = limit(sign_in)
     views["auth.login"] = sign_in
 
+    # "Forgot your password?": every request counts, so that no one is sent a flood of emails.
+    forgot = views["auth.password_forgot"]
+    for limit in (
+        limiter.limit(
+            setting("LIMIT_SIGN_IN_PER_ACCOUNT"),
+            key_func=_account_key,
+            methods=["POST"],
+            scope="forgot-account",
+        ),
+        limiter.limit(
+            setting("LIMIT_SIGN_IN_PER_ADDRESS"), methods=["POST"], scope="forgot-address"
+        ),
+    ):
+        forgot = limit(forgot)
+    views["auth.password_forgot"] = forgot
+
     # Codes of two-step verification: a wrong one counts like a wrong password, per account
     # and per address, on the second step, on enrolment and on resetting one's own.
     def wrong_code(response: Response) -> bool:
