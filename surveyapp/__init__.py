@@ -43,6 +43,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATELIMIT_STORAGE_URI="memory://",
         LIMIT_SIGN_IN_PER_ACCOUNT="10 per 15 minutes",  # failed sign-ins naming one email
         LIMIT_SIGN_IN_PER_ADDRESS="30 per 15 minutes",  # failed sign-ins from one IP address
+        # Who must use two-step verification: "managers" (administrators and programme
+        # managers) or "all" (every staff account).
+        REQUIRE_TWO_STEP="managers",
+        TWO_STEP_ISSUER="surveyapp",
+        # A full export, an erasure and a role change ask for the password again when the
+        # person last gave it (or a code) longer ago than this.
+        STEP_UP_MINUTES=15,  # the name authenticator apps show beside the code
         LIMIT_LINKS_PER_ADDRESS="20 per 10 minutes",  # unknown personal links from one IP address
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # uploads and posts
         MAX_FORM_PARTS=5000,  # fields a form may send (more than any page has)
@@ -69,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _ensure_secret_key(app)
+    _check_two_step(app)
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not _developing(app)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(
@@ -147,6 +155,16 @@ def _ensure_secret_key(app: Flask) -> None:
         key_file.write_text(secrets.token_hex(32), encoding="utf-8")
         key_file.chmod(0o600)
     app.config["SECRET_KEY"] = key_file.read_text(encoding="utf-8").strip()
+
+
+def _check_two_step(app: Flask) -> None:
+    """:raises ConfigError: for a REQUIRE_TWO_STEP that is neither ``managers`` nor ``all``."""
+    from surveyapp.auth.two_step import TwoStepProblem, check_requirement
+
+    try:
+        app.config["REQUIRE_TWO_STEP"] = check_requirement(app.config["REQUIRE_TWO_STEP"])
+    except TwoStepProblem as problem:
+        raise ConfigError(str(problem)) from None
 
 
 def _register_blueprints(app: Flask) -> None:

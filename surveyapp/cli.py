@@ -529,6 +529,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     from alembic import command
     from werkzeug.serving import make_server
 
+    from surveyapp.auth import two_step
     from surveyapp.demo import build_demo, served_address
     from surveyapp.demo_als import build_als_demo
     from surveyapp.questionnaires import load_all
@@ -546,6 +547,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     app.config["BASE_URL"] = base
     command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
     password = secrets.token_urlsafe(12)
+    key, recovery = "(not needed)", ["(not needed)"]
     with _session() as session:
         catalogue.store_versions(
             session, load_all(Path(app.config["QUESTIONNAIRE_DIR"])), now=_now()
@@ -563,12 +565,20 @@ def demo(host: str, port: int, no_serve: bool) -> None:
                 accounts.set_password(session, user, password)
             if role != "admin":
                 access.set_membership(session, user, programmes)
+            if email == DEMO_EMAIL and two_step.is_required(user, app.config["REQUIRE_TWO_STEP"]):
+                # An administrator must use two-step verification: the demo sets it up, so
+                # it can be tried with an authenticator app or a recovery code.
+                key = two_step.grouped(two_step.start_enrolment(session, user))
+                user.two_step_enrolled_at = _now()
+                recovery = two_step.new_recovery_codes(session, user, _now())[:3]
         session.commit()
     click.echo(
         "\nsurveyapp demo is ready.\n"
         f"  Open:      {base}/admin/\n"
         f"  Email:     {DEMO_EMAIL}\n"
         f"  Password:  {password}   (a new one each time the demo starts)\n"
+        f"  Two-step:  the key for an authenticator app: {key}\n"
+        f"             or a recovery code: {', '.join(recovery)}\n"
         f"  Also:      {', '.join(DEMO_ROLES)},\n"
         "             same password, to see what an evaluator, a viewer and a\n"
         "             facilitator (who keeps registers) see\n"

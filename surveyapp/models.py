@@ -39,7 +39,9 @@ from surveyapp.sessions.models import (  # noqa: F401
 from surveyapp.staff.models import (  # noqa: F401
     ROLES,
     STAFF_ROLES,
+    PasswordReset,
     ProgrammeMember,
+    RecoveryCode,
     User,
 )
 from surveyapp.waves.models import (  # noqa: F401

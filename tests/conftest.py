@@ -13,6 +13,8 @@ from surveyapp.db import Base
 
 NOW = datetime(2030, 5, 1, 12, 0)
 PASSWORD = "correct horse battery"
+#: The authenticator secret test accounts are enrolled with (base32).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 #: Set by .ci/run: a missing PostgreSQL server or Chromium is then a failure, not a skip.
 REQUIRE_SERVICES = os.environ.get("SURVEYAPP_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -103,6 +105,58 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def enrol_two_step(session, user, now=NOW):
+    """Give ``user`` two-step verification as if they had set it up (for tests that are not
+    about enrolling), and forget the last code used, so the fixed clock's code works again."""
+    if not user.has_two_step:
+        user.totp_secret = TOTP_SECRET
+        user.two_step_enrolled_at = now
+    user.totp_last_step = None
+    session.flush()
+
+
+def code_now(user, now=NOW) -> str:
+    """The code ``user``'s authenticator app shows at ``now``."""
+    import pyotp
+
+    from surveyapp.auth.two_step import step_of
+
+    return pyotp.TOTP(user.totp_secret).generate_otp(step_of(now))
+
+
+def sign_in(client, session, email, password=PASSWORD):
+    """Sign ``email`` in through the real forms: the password, then, when asked, a code
+    (the account is enrolled first if its role needs two-step verification)."""
+    from surveyapp.auth import two_step
+    from surveyapp.staff import operations as accounts
+
+    app = client.application
+    user = accounts.find_user(session, email)
+    if user is not None and two_step.is_asked(user, app.config["REQUIRE_TWO_STEP"]):
+        enrol_two_step(session, user)
+        session.commit()
+    response = client.post(
+        "/auth/login", data={"email": email, "password": password} | _token(client, "/auth/login")
+    )
+    if response.status_code == 303 and response.location.startswith("/auth/two-step"):
+        code = code_now(user, app.config["CLOCK"]())
+        response = client.post(
+            "/auth/two-step", data={"code": code} | _token(client, "/auth/two-step")
+        )
+    return response
+
+
+def _token(client, url) -> dict:
+    """The CSRF field of the form at ``url``, when the app checks them."""
+    import re
+
+    if not client.application.config.get("WTF_CSRF_ENABLED", True):
+        return {}
+    page = client.get(url).text
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    return {"csrf_token": found.group(1)} if found else {}
+
+
 class AuthActions:
     """Sign in as a staff member through the real sign-in form."""
 
@@ -128,7 +182,7 @@ class AuthActions:
                 programmes = self.session.scalars(select(Programme.id)).all()
             access.set_membership(self.session, user, set(programmes))
             self.session.commit()
-        response = self.client.post("/auth/login", data={"email": email, "password": PASSWORD})
+        response = sign_in(self.client, self.session, email)
         assert response.status_code == 303, response.text
         return response
 

@@ -18,7 +18,7 @@ from surveyapp.models import Message, User
 from surveyapp.questionnaires import catalogue, load_all
 from surveyapp.reminders import sending
 from surveyapp.waves.operations import create_wave
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, sign_in
 from tests.factories import make_participant, make_programme
 from tests.participant import complete
 
@@ -249,10 +249,7 @@ def sign_in_with_token(client, session, email="admin@example.org", role="admin")
     if accounts.find_user(session, email) is None:
         accounts.create_user(session, email=email, password=PASSWORD, role=role, now=NOW)
         session.commit()
-    token = csrf_token(client, "/auth/login")
-    signed_in = client.post(
-        "/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
+    signed_in = sign_in(client, session, email)  # the password, then a code if the role needs one
     assert signed_in.status_code == 303, signed_in.text
 
 

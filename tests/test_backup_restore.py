@@ -23,7 +23,7 @@ from surveyapp.cli import alembic_config
 from surveyapp.db import Base
 from surveyapp.models import Answer, Invitation
 from surveyapp.questionnaires import load_all
-from tests.conftest import NOW, PASSWORD, POSTGRES_ADMIN_URL, _unavailable
+from tests.conftest import NOW, PASSWORD, POSTGRES_ADMIN_URL, _unavailable, sign_in
 from tests.factories import make_participant, make_programme, make_wave
 from tests.participant import complete, page_data
 
@@ -98,7 +98,8 @@ def _what_the_app_shows(url, wave_id, waiting_token):
     try:
         client = app.test_client()
         assert client.get("/health").json == {"status": "ok"}
-        signed_in = client.post("/auth/login", data={"email": ADMIN, "password": PASSWORD})
+        with app.extensions["surveyapp.sessionmaker"]() as session:
+            signed_in = sign_in(client, session, ADMIN)  # the password, then the code
         assert signed_in.status_code == 303
         exported = client.get(f"/admin/waves/{wave_id}/export?format=csv&layout=long&full=1")
         assert exported.status_code == 200

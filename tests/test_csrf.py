@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 
 @pytest.fixture
@@ -36,13 +36,7 @@ def test_admin_actions_without_a_token_are_refused(csrf_client, session):
 
     accounts.create_user(session, email="a@example.org", password=PASSWORD, role="admin", now=NOW)
     session.commit()
-    page = csrf_client.get("/auth/login")
-    token = re.search(
-        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page.text
-    ).group(1)
-    signed_in = csrf_client.post(
-        "/auth/login", data={"email": "a@example.org", "password": PASSWORD, "csrf_token": token}
-    )
+    signed_in = sign_in(csrf_client, session, "a@example.org")  # the password, then the code
 
     refused = [
         csrf_client.post("/admin/questionnaires/load"),

@@ -88,6 +88,13 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
         members = connection.execute(
             text("SELECT programme_id, user_id FROM programme_members")
         ).all()
+        two_step = connection.execute(
+            text(
+                "SELECT email, totp_secret, two_step_enrolled_at, totp_last_step FROM users "
+                "ORDER BY id"
+            )
+        ).all()
+        recovery_codes = connection.execute(text("SELECT COUNT(*) FROM recovery_codes")).scalar()
         connection.execute(
             text(
                 "INSERT INTO audit_events (at, actor, action, summary, object_type, object_id, "
@@ -114,6 +121,12 @@ def test_upgrading_a_database_that_holds_answers_keeps_every_answer(app, databas
     assert decoded(after_upgrade) == [("comments", "Très bien"), ("motivation", 4)]
     assert opted_out is None
     assert threshold == 5  # existing programmes get the usual threshold
+    # Staff accounts stay, none with two-step verification yet: they set it up when asked.
+    assert two_step == [
+        ("admin@example.org", None, None, None),
+        ("eva@example.org", None, None, None),
+    ]
+    assert recovery_codes == 0
     assert members == [(1, 2)]  # existing staff keep their access; administrators need none
     assert "append-only" in refused
     assert after_downgrade == after_upgrade

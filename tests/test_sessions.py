@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from surveyapp.models import Answer, DraftAnswer
 from surveyapp.respond import flow
 from surveyapp.staff import operations as accounts
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, code_now
+from tests.conftest import sign_in as sign_in_staff
 from tests.factories import make_invitation
 
 EMAIL = "manager@example.org"
@@ -44,7 +45,7 @@ def staff(make_app, session, clock):
             accounts.create_user(session, email=EMAIL, password=PASSWORD, role="admin", now=NOW)
             session.commit()
         client = app.test_client()
-        signed_in = client.post("/auth/login", data={"email": EMAIL, "password": PASSWORD})
+        signed_in = sign_in_staff(client, session, EMAIL)  # the password, then the code
         assert signed_in.status_code == 303, signed_in.text
         return client
 
@@ -54,7 +55,7 @@ def staff(make_app, session, clock):
 # Staff: inactivity -----------------------------------------------------------------------------
 
 
-def test_a_staff_session_ends_after_30_idle_minutes_and_returns_to_the_page(staff, clock):
+def test_a_staff_session_ends_after_30_idle_minutes_and_returns_to_the_page(staff, clock, session):
     client = staff()
 
     clock.advance(minutes=29)
@@ -70,6 +71,9 @@ def test_a_staff_session_ends_after_30_idle_minutes_and_returns_to_the_page(staf
     assert expired.location == "/auth/login?next=/admin/programmes?sort%3Dname"
     assert "You were signed out because you were inactive for 30 minutes" in sign_in_page.text
     back = client.post(expired.location, data={"email": EMAIL, "password": PASSWORD})
+    assert back.status_code == 303 and back.location == "/auth/two-step"
+    code = code_now(accounts.find_user(session, EMAIL), clock.now)
+    back = client.post("/auth/two-step", data={"code": code})
     assert back.status_code == 303 and back.location == "/admin/programmes?sort=name"
     assert client.get("/admin/programmes").status_code == 200
 
@@ -209,8 +213,7 @@ def test_the_keep_alive_needs_a_csrf_token(make_app, session, clock):
     accounts.create_user(session, email=EMAIL, password=PASSWORD, role="admin", now=NOW)
     session.commit()
     client = make_app(CLOCK=clock, WTF_CSRF_ENABLED=True).test_client()
-    token = _csrf(client.get("/auth/login").text)
-    client.post("/auth/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    assert sign_in_staff(client, session, EMAIL).status_code == 303
     clock.advance(minutes=29)
 
     forged = client.post("/auth/keep-alive", headers={"Accept": "application/json"})

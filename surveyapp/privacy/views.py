@@ -22,7 +22,7 @@ from surveyapp.db import get_session
 from surveyapp.exports import jobs
 from surveyapp.privacy import operations as privacy
 from surveyapp.web.context import now, version_questionnaire
-from surveyapp.web.permissions import participant_or_404, requires
+from surveyapp.web.permissions import ask_for_password_again, participant_or_404, requires
 
 bp = Blueprint("privacy", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -80,6 +80,11 @@ def participant_erase(programme_id: int, participant_id: int):
     if participant.erased_at is not None:
         flash("This person's data has already been erased.")
         return redirect(back, code=303)
+    asked = ask_for_password_again(
+        url_for(".participant_erase", programme_id=programme_id, participant_id=participant.id)
+    )
+    if asked is not None:
+        return asked
     db = get_session()
     form = ErasureForm()
     if form.validate_on_submit():

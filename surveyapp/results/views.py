@@ -40,6 +40,7 @@ from surveyapp.waves import dashboard
 from surveyapp.web.context import audit_action, now, version_questionnaire
 from surveyapp.web.htmx import render_page_or_fragment
 from surveyapp.web.permissions import (
+    ask_for_password_again,
     id_arg,
     programme_or_404,
     requires,
@@ -146,6 +147,8 @@ def results_export(wave_id: int):
     if file_format not in FORMATS or layout not in LAYOUTS:
         abort(400)
     for_evaluator = _for_evaluator()
+    if not for_evaluator and (asked := ask_for_password_again(request.full_path)) is not None:
+        return asked  # the full data: only with the password given lately
     try:
         check_choice(file_format, layout)
     except ValueError as problem:  # the codebook as SPSS, which has no rows to label

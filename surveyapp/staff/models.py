@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from surveyapp.db import Base
@@ -33,6 +33,18 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
     last_signed_in_at: Mapped[datetime | None]
+    #: Two-step verification: the shared secret of the authenticator app (base32). Set when
+    #: enrolment starts; the person is enrolled only once ``two_step_enrolled_at`` is set,
+    #: after they typed a first code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    two_step_enrolled_at: Mapped[datetime | None]
+    #: The time-step (30 seconds since 1970) of the last code accepted: a code is never
+    #: accepted twice, nor one older than it.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def has_two_step(self) -> bool:
+        return self.two_step_enrolled_at is not None
 
 
 STAFF_ROLES = ("programme_manager", "evaluator", "viewer", "facilitator")
@@ -49,3 +61,29 @@ class ProgrammeMember(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class RecoveryCode(Base):
+    """One of a person's ten single-use recovery codes, kept only as a salted hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: ``salt$sha256(salt + code)`` in hex; the code itself is shown once and never kept.
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PasswordReset(Base):
+    """A "forgot your password" link: single use, valid for an hour, kept only as a hash."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the link's token, in hex: the database never holds a working link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

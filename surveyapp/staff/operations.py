@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveyapp.audit import operations as audit
+from surveyapp.auth import two_step as two_step_rules
 from surveyapp.errors import SurveyError
 from surveyapp.models import ROLES, User
 from surveyapp.text import is_email
@@ -65,11 +66,19 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 
 def authenticate(
-    session: Session, *, email: str, password: str, now: datetime, address: str = ""
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    address: str = "",
+    two_step: str = "managers",
 ) -> User | None:
     """Return the active user whose email and password match, or None.
 
-    Either way the attempt goes in the audit log (committed by the caller).
+    Either way the attempt goes in the audit log (committed by the caller). ``two_step`` is
+    the REQUIRE_TWO_STEP setting: when the person must give a code next, the log says the
+    password was accepted, and the sign-in itself is written once the code is.
     """
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     try:
@@ -94,12 +103,22 @@ def authenticate(
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_signed_in_at = now
-    audit.record(
-        session, action="sign_in", summary="Signed in", actor=user, address=address, now=now
-    )
+    if two_step_rules.is_asked(user, two_step):
+        action, summary = "sign_in.password", "Password accepted; two-step verification next"
+    else:
+        user.last_signed_in_at = now
+        action, summary = "sign_in", "Signed in"
+    audit.record(session, action=action, summary=summary, actor=user, address=address, now=now)
     session.flush()
     return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (for asking again before a protected action)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def find_user(session: Session, email: str) -> User | None:

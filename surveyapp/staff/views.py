@@ -13,13 +13,15 @@ from flask import (
 from sqlalchemy import select
 
 from surveyapp.audit import operations as audit
+from surveyapp.auth import two_step
 from surveyapp.db import get_session
 from surveyapp.models import Programme, User
 from surveyapp.staff import access
 from surveyapp.staff import operations as accounts
 from surveyapp.staff.forms import NewUserForm, UserForm
 from surveyapp.web.context import now
-from surveyapp.web.permissions import requires
+from surveyapp.web.forms import ActionForm
+from surveyapp.web.permissions import ask_for_password_again, end_other_sessions, requires
 
 bp = Blueprint("staff", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -54,9 +56,11 @@ def _save_access(user: User, form: UserForm, *, creating: bool) -> str | None:
     if user.id == me.id and (form.role.data != user.role or not form.is_active.data):
         form.role.errors.append("You cannot change your own role or stop yourself signing in")
         return None
+    ends_sessions = False
     if user.role != form.role.data:
         if not creating:
             changes.append(f"role {user.role} → {form.role.data}")
+            ends_sessions = True
         user.role = form.role.data
     if user.is_active != bool(form.is_active.data):
         changes.append("can sign in" if form.is_active.data else "can no longer sign in")
@@ -76,6 +80,10 @@ def _save_access(user: User, form: UserForm, *, creating: bool) -> str | None:
             form.new_password.errors.append(str(problem))
             return None
         changes.append("password set")
+        ends_sessions = not creating
+    if ends_sessions:
+        end_other_sessions(user)
+        changes.append("signed out everywhere")
     return "; ".join(changes)
 
 
@@ -135,6 +143,10 @@ def user_edit(user_id: int):
         form.programmes.data = sorted(access.member_programme_ids(db, user))
     _programme_choices(form)
     if form.validate_on_submit():
+        if form.role.data != user.role:
+            back = url_for(".user_edit", user_id=user.id)
+            if (asked := ask_for_password_again(back)) is not None:
+                return asked  # nothing saved: they make the change again after the password
         summary = _save_access(user, form, creating=False)
         if summary is not None:
             if summary:
@@ -153,3 +165,37 @@ def user_edit(user_id: int):
         db.rollback()
     status = 422 if form.errors else 200
     return render_template("staff/user_form.html", form=form, user=user), status
+
+
+@bp.post("/users/<int:user_id>/two-step/reset")
+@requires("manage_users")
+def user_two_step_reset(user_id: int):
+    """Forget another person's authenticator app and recovery codes (a lost phone); they set
+    it up again at their next sign-in. Never one's own: that needs a code, on Your account."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.id == g.user.id:
+        flash(
+            "You cannot reset your own two-step verification here. Use Your account, "
+            "with a code from your app or a recovery code.",
+            "error",
+        )
+        return redirect(url_for("auth.account"), code=303)
+    if ActionForm().validate_on_submit() and user.has_two_step:
+        two_step.reset(db, user)
+        audit.record(
+            db,
+            action="two_step.reset",
+            summary=f"{user.email}: two-step verification reset by an administrator",
+            actor=g.user,
+            object_type="user",
+            object_id=user.id,
+            now=now(),
+        )
+        db.commit()
+        flash(
+            f"Two-step verification reset for {user.email}. They set it up at their next sign-in."
+        )
+    return redirect(url_for(".user_edit", user_id=user.id), code=303)

@@ -5,7 +5,11 @@ import functools
 
 from flask import abort, current_app, g, request
 
-from surveyapp.auth.views import login_required  # noqa: F401 (offered to every area's views)
+from surveyapp.auth.views import (  # noqa: F401 (offered to every area's views)
+    ask_for_password_again,
+    end_other_sessions,
+    login_required,
+)
 from surveyapp.db import get_session
 from surveyapp.models import Participant, Programme, Wave
 from surveyapp.staff import access

@@ -229,6 +229,52 @@ def init_limits(app: Flask) -> Limiter:
         sign_in = limit(sign_in)
     views["auth.login"] = sign_in
 
+    # "Forgot your password?": every request counts, so that no one is sent a flood of emails.
+    forgot = views["auth.password_forgot"]
+    for limit in (
+        limiter.limit(
+            setting("LIMIT_SIGN_IN_PER_ACCOUNT"),
+            key_func=_account_key,
+            methods=["POST"],
+            scope="forgot-account",
+        ),
+        limiter.limit(
+            setting("LIMIT_SIGN_IN_PER_ADDRESS"), methods=["POST"], scope="forgot-address"
+        ),
+    ):
+        forgot = limit(forgot)
+    views["auth.password_forgot"] = forgot
+
+    # Codes of two-step verification: a wrong one counts like a wrong password, per account
+    # and per address, on the second step, on enrolment and on resetting one's own.
+    def wrong_code(response: Response) -> bool:
+        return response.status_code == 422
+
+    for endpoint in (
+        "auth.two_step_code",
+        "auth.two_step_setup",
+        "auth.two_step_reset_own",
+        "auth.confirm_password",
+    ):
+        view = views[endpoint]
+        for limit in (
+            limiter.limit(
+                setting("LIMIT_SIGN_IN_PER_ACCOUNT"),
+                key_func=_code_account_key,
+                methods=["POST"],
+                scope="code-account",
+                deduct_when=wrong_code,
+            ),
+            limiter.limit(
+                setting("LIMIT_SIGN_IN_PER_ADDRESS"),
+                methods=["POST"],
+                scope="code-address",
+                deduct_when=wrong_code,
+            ),
+        ):
+            view = limit(view)
+        views[endpoint] = view
+
     links = limiter.shared_limit(
         setting("LIMIT_LINKS_PER_ADDRESS"), scope="participant-links", deduct_when=unknown_link
     )
@@ -241,6 +287,12 @@ def _account_key() -> str:
     """The account a sign-in names, hashed so that no email address sits in the counter store."""
     email = request.form.get("email", "").strip().lower()
     return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _code_account_key() -> str:
+    """The account a code is typed for: the one signed in, or whose password was accepted."""
+    user = g.get("user") or g.get("pending_user")
+    return f"code-account:{user.id if user is not None else '-'}"
 
 
 def retry_after_seconds() -> int | None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from surveyapp.models import EmailTemplate, Message, ReminderStep
 from surveyapp.reminders import sending
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, sign_in
 from tests.factories import make_participant, make_programme, make_wave
 
 NAMES = ["Zofia Nowak", "Kwame Mensah", "Siân Ó Dónaill", "Priya Sharma"]
@@ -394,11 +394,8 @@ def test_send_now_without_a_csrf_token_is_refused(csrf_client, session):
     accounts.create_user(session, email="a@example.org", password=PASSWORD, role="admin", now=NOW)
     wave = _wave(session)
     first = _steps(session, wave)[0]
-    page = csrf_client.get("/auth/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    csrf_client.post(
-        "/auth/login", data={"email": "a@example.org", "password": PASSWORD, "csrf_token": token}
-    )
+    session.commit()
+    assert sign_in(csrf_client, session, "a@example.org").status_code == 303
     url = f"/admin/waves/{wave.id}/reminders/steps/{first.id}/send"
 
     refused = csrf_client.post(url)

@@ -74,7 +74,8 @@ def test_changing_a_role_and_programmes_is_saved_and_logged(client, auth, sessio
         select(ProgrammeMember.programme_id).where(ProgrammeMember.user_id == user.id)
     ).all() == [essex.id]
     assert [event.summary for event in _events(session, "user.change")] == [
-        "pat@example.org: role viewer → programme_manager; may see Essex; may no longer see Kent"
+        "pat@example.org: role viewer → programme_manager; may see Essex; may no longer see "
+        "Kent; signed out everywhere"
     ]
 
 
@@ -135,16 +136,17 @@ def test_changes_are_logged_and_never_hold_answers_or_links(client, auth, sessio
 
     events = _events(session)
     assert [event.action for event in events] == [
+        "sign_in.password",  # an administrator's password, then their code
         "sign_in",
         "participant.change",
         "participant.withdraw",
         "export.download",
         "wave.close",
     ]
-    assert events[1].summary == f"Participant no. {person.id}: name, team changed"
+    assert events[2].summary == f"Participant no. {person.id}: name, team changed"
     assert all(event.actor == "admin@example.org" for event in events)
-    assert events[0].address == "127.0.0.1"
-    assert {event.programme_id for event in events[1:]} == {programme.id}
+    assert events[0].address == events[1].address == "127.0.0.1"
+    assert {event.programme_id for event in events[2:]} == {programme.id}
     dumped = " ".join(f"{event.summary} {event.object_id}" for event in events)
     assert token not in dumped
 
@@ -163,12 +165,12 @@ def test_the_log_is_searched_paged_and_downloaded(client, auth, session):
     auth.login()
 
     first = client.get("/admin/audit")
-    assert "62 of 62 entries" in first.text  # sign-in included
+    assert "63 of 63 entries" in first.text  # the password and the code of signing in included
     assert 'aria-label="Page 2"' in first.text
     found = client.get("/admin/audit?q=imported:+59")
-    assert "1 of 62 entries" in found.text and "59 added" in found.text
+    assert "1 of 63 entries" in found.text and "59 added" in found.text
     by_action = client.get("/admin/audit?action=wave.create")
-    assert "1 of 62 entries" in by_action.text
+    assert "1 of 63 entries" in by_action.text
 
     download = client.get("/admin/audit.csv?action=wave.create")
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))

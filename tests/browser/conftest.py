@@ -1,5 +1,6 @@
 """A live server on loopback and Debian's Chromium driven by Playwright."""
 
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from werkzeug.serving import make_server
 
 from surveyapp import create_app
 from surveyapp.db import Base
-from tests.conftest import NOW, PASSWORD, _unavailable
+from tests.conftest import NOW, PASSWORD, _unavailable, code_now, enrol_two_step
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -67,16 +68,20 @@ def live_server(tmp_path):
     from surveyapp.staff import operations as accounts
 
     with app.extensions["surveyapp.sessionmaker"]() as session:
-        accounts.create_user(
+        admin = accounts.create_user(
             session, email="admin@example.org", password=PASSWORD, role="admin", now=NOW
         )
+        enrol_two_step(
+            session, admin
+        )  # an administrator must; tests/browser/test_two_step.py enrols
         session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(
-        f"http://127.0.0.1:{server.server_port}", app.extensions["surveyapp.sessionmaker"], app
-    )
+    url = f"http://127.0.0.1:{server.server_port}"
+    _SERVERS[url] = app
+    yield LiveServer(url, app.extensions["surveyapp.sessionmaker"], app)
+    del _SERVERS[url]
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
@@ -89,12 +94,35 @@ def live_app(live_server):
     return live_server.url
 
 
-def sign_in(page, base_url):
+#: The app of each running live server, by address: its database and clock give the code
+#: of signing in.
+_SERVERS: dict = {}
+
+
+def sign_in(page, base_url, email="admin@example.org"):
+    """Sign in as a person would: the password, then the code the app shows now."""
     page.goto(f"{base_url}/admin/")
-    page.fill("#email", "admin@example.org")
+    page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url(re.compile(r"/auth/two-step$|/admin/programmes$"))
+    if page.url.endswith("/auth/two-step"):
+        type_code(page, base_url, email)
     page.wait_for_url("**/admin/programmes")
+
+
+def type_code(page, base_url, email="admin@example.org"):
+    """Type the code of ``email``'s authenticator app on the second step of signing in."""
+    from surveyapp.staff import operations as accounts
+
+    app = _SERVERS[base_url]
+    with app.extensions["surveyapp.sessionmaker"]() as session:
+        user = accounts.find_user(session, email)
+        enrol_two_step(session, user)  # the clock stands still: let this step's code work again
+        session.commit()
+        code = code_now(user, app.config["CLOCK"]())
+    page.fill("#code", code)
+    page.click("button:has-text('Continue')")
 
 
 def wait_until(page, expression: str, timeout: float = 10.0) -> None:

@@ -22,8 +22,9 @@ from surveyapp.models import (
     User,
 )
 from surveyapp.staff import operations as accounts
-from tests.browser.conftest import sign_in
-from tests.conftest import NOW, PASSWORD
+from tests.browser import conftest as browser_fixtures
+from tests.browser.conftest import sign_in, type_code
+from tests.conftest import NOW, PASSWORD, enrol_two_step
 
 pytestmark = pytest.mark.browser
 
@@ -333,10 +334,12 @@ def test_signing_in_and_out(browser, live_server, javascript):
     page.fill("#email", "Admin@Example.org")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{live_server.url}/auth/two-step")  # an administrator gives a code too
+    type_code(page, live_server.url)
     page.wait_for_url(f"{live_server.url}/admin/programmes")
     assert page.locator("h1:has-text('Programmes')").is_visible()
     assert page.locator("text=admin@example.org (").is_visible()
-    assert audit_actions(live_server) == ["sign_in_failed", "sign_in"]
+    assert audit_actions(live_server) == ["sign_in_failed", "sign_in.password", "sign_in"]
     with live_server.sessionmaker() as session:
         assert session.scalar(select(User.last_signed_in_at)) == NOW
 
@@ -344,7 +347,12 @@ def test_signing_in_and_out(browser, live_server, javascript):
     page.wait_for_url("**/auth/login")
     banner = page.inner_text(".govuk-notification-banner--success")
     assert "You have signed out." in banner
-    assert audit_actions(live_server) == ["sign_in_failed", "sign_in", "sign_out"]
+    assert audit_actions(live_server) == [
+        "sign_in_failed",
+        "sign_in.password",
+        "sign_in",
+        "sign_out",
+    ]
     with live_server.sessionmaker() as session:
         assert session.scalar(select(User.session_version)) == 1
     page.goto(f"{live_server.url}/admin/")
@@ -373,16 +381,20 @@ def served(tmp_path, **config):
     )
     Base.metadata.create_all(app.extensions["surveyapp.engine"])
     with app.extensions["surveyapp.sessionmaker"]() as session:
-        accounts.create_user(
+        admin = accounts.create_user(
             session, email="admin@example.org", password=PASSWORD, role="admin", now=NOW
         )
+        enrol_two_step(session, admin)
         session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    browser_fixtures._SERVERS[url] = app
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
+        del browser_fixtures._SERVERS[url]
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)

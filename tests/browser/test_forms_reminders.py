@@ -28,8 +28,9 @@ from surveyapp.models import (
 )
 from surveyapp.questionnaires import load_all
 from surveyapp.staff import operations as accounts
+from tests.browser import conftest as browser_fixtures
 from tests.browser.conftest import LiveServer, sign_in
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, enrol_two_step
 from tests.factories import make_participant, make_programme, make_wave
 
 pytestmark = pytest.mark.browser
@@ -648,16 +649,18 @@ def mailing_server(tmp_path, smtp_server, smtp_config):
     )
     Base.metadata.create_all(app.extensions["surveyapp.engine"])
     with app.extensions["surveyapp.sessionmaker"]() as session:
-        accounts.create_user(
+        admin = accounts.create_user(
             session, email="admin@example.org", password=PASSWORD, role="admin", now=NOW
         )
+        enrol_two_step(session, admin)
         session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(
-        f"http://127.0.0.1:{server.server_port}", app.extensions["surveyapp.sessionmaker"]
-    )
+    url = f"http://127.0.0.1:{server.server_port}"
+    browser_fixtures._SERVERS[url] = app
+    yield LiveServer(url, app.extensions["surveyapp.sessionmaker"])
+    del browser_fixtures._SERVERS[url]
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)

@@ -218,7 +218,7 @@ def test_an_administrator_changes_a_staff_account(new_page, live_server, javascr
     assert event.summary == (
         "ruth@example.org: role viewer → programme_manager; can no longer sign in; "
         "may see Kent peer support; may see Leeds mentoring; "
-        "may no longer see Bristol action learning; password set"
+        "may no longer see Bristol action learning; password set; signed out everywhere"
     )
     assert page.js_errors == []
 

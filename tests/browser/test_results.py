@@ -9,6 +9,7 @@ from surveyapp.demo import sample_answers
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.staff import access
 from surveyapp.staff import operations as accounts
+from tests.browser.conftest import sign_in
 from tests.conftest import NOW, PASSWORD
 from tests.factories import make_programme
 from tests.scoring.builders import cohort, submit_all, wave_of
@@ -76,11 +77,7 @@ def test_a_large_export_shows_its_progress_then_the_file_and_a_chart_downloads_a
         session.commit()
         wave_id = wave.id
     page = browser.new_page()
-    page.goto(f"{live_server.url}/auth/login")
-    page.fill("#email", "admin@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url("**/admin/programmes")
+    sign_in(page, live_server.url)
 
     page.goto(f"{live_server.url}/admin/waves/{wave_id}/results/culture")
     with page.expect_download() as png:
@@ -119,11 +116,7 @@ def test_the_download_forms_offer_only_files_that_exist_and_name_them(
         session.commit()
         wave_id = wave.id
     page = browser.new_page()
-    page.goto(f"{live_server.url}/auth/login")
-    page.fill("#email", "admin@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url("**/admin/programmes")
+    sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/admin/waves/{wave_id}/results")
 
     # The data: long, Excel, full.

@@ -14,8 +14,9 @@ from surveyapp import create_app
 from surveyapp.db import Base
 from surveyapp.models import EmailTemplate, Wave
 from surveyapp.staff import operations as accounts
-from tests.browser.conftest import sign_in, wait_until
-from tests.conftest import NOW, PASSWORD
+from tests.browser import conftest as browser_fixtures
+from tests.browser.conftest import sign_in, type_code, wait_until
+from tests.conftest import NOW, PASSWORD, enrol_two_step
 from tests.factories import make_invitation
 
 pytestmark = pytest.mark.browser
@@ -140,17 +141,21 @@ def served(tmp_path, **config):
     )
     Base.metadata.create_all(app.extensions["surveyapp.engine"])
     with app.extensions["surveyapp.sessionmaker"]() as session:
-        accounts.create_user(
+        admin = accounts.create_user(
             session, email="admin@example.org", password=PASSWORD, role="admin", now=NOW
         )
+        enrol_two_step(session, admin)
         make_invitation(session)
         session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    browser_fixtures._SERVERS[url] = app
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
+        del browser_fixtures._SERVERS[url]
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
@@ -195,6 +200,8 @@ def test_idle_staff_are_warned_and_can_stay_signed_in(browser, short_sessions):
     page.fill("#email", "admin@example.org")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/auth/two-step")
+    type_code(page, short_sessions)
     page.wait_for_url("**/admin/programmes")
     assert violations == []
     page.close()
