@@ -1,0 +1,123 @@
+"""The evaluator's pack: one ZIP per programme, built from the single exports' tables."""
+
+import io
+import subprocess
+import zipfile
+
+import pandas as pd
+import pyreadstat
+
+from surveyapp.exports import POOLED, wave_tables
+from surveyapp.exports.pack import MANIFEST, README, build_pack
+from surveyapp.scoring.disclosure import programme_releases
+from tests.conftest import NOW
+from tests.factories import make_programme
+from tests.scoring.builders import cohort, store_questionnaire, submit_all, wave_of
+
+
+def _programme(session):
+    programme = make_programme(session, name="Pilot “North/South”")
+    people = cohort(session, {"North": 8, "South": 6, "East": 4}, programme)
+    version = store_questionnaire(session)
+    baseline = wave_of(session, programme, version, label="Baseline", opens_at=NOW.replace(day=1))
+    endpoint = wave_of(session, programme, version, label="Endpoint", opens_at=NOW.replace(day=2))
+    tiny = wave_of(session, programme, version, label="Tiny", opens_at=NOW.replace(day=3))
+    submit_all(
+        session,
+        baseline,
+        lambda person: {"q1": 9 if person is people[3] else 2, "q2": 3, "q3": 1 + person.id % 5},
+    )
+    submit_all(session, endpoint, lambda person: {"q1": 4} if person is not people[0] else None)
+    submit_all(session, tiny, lambda person: {"q1": 1} if person in people[:2] else None)
+    return programme, people, baseline, endpoint
+
+
+def _open(exported):
+    archive = zipfile.ZipFile(io.BytesIO(exported.content))
+    root = exported.filename.removesuffix(".zip")
+    return {
+        name.removeprefix(root + "/"): archive.read(name) for name in archive.namelist()
+    }, archive
+
+
+def test_pack_holds_every_file_with_a_verifying_manifest(session, tmp_path):
+    programme, people, baseline, _endpoint = _programme(session)
+    exported = build_pack(
+        session, programme, for_evaluator=True, made_by="Ada (evaluator)", now=NOW
+    )
+    files, archive = _open(exported)
+
+    assert exported.filename == "pilot_north_south_evaluators_pack_suppressed.zip"
+    for folder in ("w1_baseline", "w2_endpoint"):
+        for name in ("wide", "long"):
+            for ext in ("csv", "sav", "dta"):
+                assert f"{folder}/{name}.{ext}" in files
+        assert f"{folder}/codebook.csv" in files
+        assert b"<table>" in files[f"{folder}/codebook.html"]
+    assert not any(name.startswith("w3_") for name in files)  # two responses: withheld
+    assert {"programme/wide.csv", "programme/wide.sav", "programme/wide.dta"} <= set(files)
+
+    readme = files[README].decode()
+    assert "Reporting threshold applied: 5" in readme
+    assert "Tiny" in readme and "Not in this pack" in readme
+    assert "Ada (evaluator)" in readme
+
+    archive.extractall(tmp_path)
+    checked = subprocess.run(
+        ["sha256sum", "-c", MANIFEST],
+        cwd=tmp_path / exported.filename.removesuffix(".zip"),
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count(": OK") == len(files) - 1
+
+
+def test_pack_numbers_are_the_single_exports_numbers(session, tmp_path):
+    programme, _people, baseline, _endpoint = _programme(session)
+    exported = build_pack(session, programme, for_evaluator=True, made_by="Ada", now=NOW)
+    files, _archive = _open(exported)
+
+    releases = programme_releases(session, programme, programme.reporting_threshold)
+    single = wave_tables(session, baseline, for_evaluator=True, release=releases[baseline.id])
+    packed = pd.read_csv(io.BytesIO(files["w1_baseline/wide.csv"]), dtype={"id_number": str})
+    assert packed["team"].value_counts().to_dict() == {"North": 8, POOLED: 10}
+    assert packed["agree_mean"].notna().sum() >= 17
+    pd.testing.assert_series_equal(
+        packed["agree_mean"], single.data["agree_mean"].astype(float), check_exact=False
+    )
+
+    path = tmp_path / "wide.dta"
+    path.write_bytes(files["w1_baseline/wide.dta"])
+    dta, meta = pyreadstat.read_dta(str(path))
+    assert len(dta) == len(packed)
+    assert dta["id_number"].tolist() == packed["id_number"].tolist()
+    assert dta["q1"].tolist() == packed["q1"].tolist()
+    assert meta.column_names_to_labels["q1"] == "Item one"
+
+
+def test_programme_file_joins_waves_and_says_who_answered(session):
+    programme, people, _baseline, _endpoint = _programme(session)
+    files, _archive = _open(
+        build_pack(session, programme, for_evaluator=True, made_by="Ada", now=NOW)
+    )
+    joined = pd.read_csv(io.BytesIO(files["programme/wide.csv"]), dtype={"id_number": str})
+    joined = joined.set_index("id_number")
+
+    assert len(joined) == len(people)
+    assert joined.at[people[0].id_number, "answered_w1"] == 1
+    assert joined.at[people[0].id_number, "answered_w2"] == 0
+    assert joined.at[people[1].id_number, "waves_answered"] == 2
+    assert "w3_q1" not in joined.columns
+
+
+def test_full_pack_shows_small_groups_and_says_so(session):
+    programme, _people, _baseline, _endpoint = _programme(session)
+    exported = build_pack(session, programme, for_evaluator=False, made_by="Admin", now=NOW)
+    files, _archive = _open(exported)
+
+    assert exported.filename.endswith("_full.zip")
+    assert "w3_tiny/wide.csv" in files
+    wide = pd.read_csv(io.BytesIO(files["w1_baseline/wide.csv"]))
+    assert wide["team"].value_counts().to_dict() == {"North": 8, "South": 6, "East": 4}
+    assert "do not share it" in files[README].decode()
