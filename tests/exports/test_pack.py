@@ -7,7 +7,7 @@ import zipfile
 import pandas as pd
 import pyreadstat
 
-from surveyapp.exports import POOLED, wave_tables
+from surveyapp.exports import POOLED, ExportFile, wave_tables
 from surveyapp.exports.pack import MANIFEST, README, build_pack
 from surveyapp.scoring.disclosure import programme_releases
 from tests.conftest import NOW
@@ -121,3 +121,71 @@ def test_full_pack_shows_small_groups_and_says_so(session):
     wide = pd.read_csv(io.BytesIO(files["w1_baseline/wide.csv"]))
     assert wide["team"].value_counts().to_dict() == {"North": 8, "South": 6, "East": 4}
     assert "do not share it" in files[README].decode()
+
+
+def test_exports_pack_command_writes_the_zip_and_audits_it(runner, session, tmp_path):
+    from sqlalchemy import select
+
+    from surveyapp.models import AuditEvent
+
+    programme, _people, _baseline, _endpoint = _programme(session)
+    session.commit()
+    target = tmp_path / "pack.zip"
+
+    result = runner.invoke(args=["exports", "pack", str(programme.id), "--out", str(target)])
+
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {target}" in result.stdout and "suppressed below 5" in result.stdout
+    assert "Writing the file… 100%" in result.stderr
+    names = zipfile.ZipFile(target).namelist()
+    assert any(name.endswith("/w1_baseline/wide.dta") for name in names)
+    session.expire_all()
+    entry = session.scalars(select(AuditEvent).where(AuditEvent.action == "export.download")).one()
+    assert "Evaluator's pack" in entry.summary and "small groups hidden" in entry.summary
+
+
+def test_exports_pack_command_names_a_missing_programme(runner):
+    result = runner.invoke(args=["exports", "pack", "999"])
+
+    assert result.exit_code == 1
+    assert "There is no programme 999." in result.stderr
+
+
+def test_a_pack_job_runs_in_the_background_and_hands_over_the_zip(session, app, tmp_path):
+    from surveyapp.exports import jobs
+
+    programme, _people, _baseline, _endpoint = _programme(session)
+    session.commit()
+    store = jobs.JobStore(tmp_path / "jobs")
+    job, new = jobs.find_or_create(
+        store,
+        NOW,
+        owner=1,
+        wave_id=0,
+        file_format="zip",
+        layout=jobs.PACK,
+        for_evaluator=True,
+        threshold=5,
+        programme_id=programme.id,
+    )
+    again, second = jobs.find_or_create(
+        store,
+        NOW,
+        owner=1,
+        wave_id=0,
+        file_format="zip",
+        layout=jobs.PACK,
+        for_evaluator=True,
+        threshold=5,
+        programme_id=programme.id,
+    )
+
+    finished = jobs.run(store, job, app.extensions["surveyapp.sessionmaker"], lambda: NOW)
+
+    assert new and not second and again.id == job.id
+    assert finished.state == jobs.READY, finished.message
+    assert finished.filename.endswith("_evaluators_pack_suppressed.zip")
+    content = store.take(finished)
+    files, _archive = _open(ExportFile(finished.filename, finished.mimetype, content))
+    assert "w1_baseline/wide.sav" in files
+    assert "Made on" in files[README].decode() and "a former account" in files[README].decode()
