@@ -1,4 +1,4 @@
-"""``flask exports pack PROGRAMME_ID``: write a programme's evaluator's pack (one ZIP).
+"""`flask exports pack PROGRAMME_ID`: write a programme's evaluator's pack (one ZIP).
 
 Suppressed (small groups pooled, as for an evaluator) unless ``--full`` is given,
 and written to the audit log as "command line", as ``exports write`` is.
