@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from surveyapp.exports import FILE_KINDS, FULL, SUPPRESSED, ExportFile, _slug, export_tables
 from surveyapp.exports.formats import to_dta_bytes
 from surveyapp.exports.progress import Progress, no_progress
+from surveyapp.exports.scripts import spss_syntax
 from surveyapp.exports.tables import (
     POOLED,
     TEXT_HIDDEN,
@@ -44,6 +45,7 @@ from surveyapp.exports.tables import (
     wave_tables,
 )
 from surveyapp.models import Programme, Wave
+from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring.disclosure import programme_releases
 
 ZIP_MIMETYPE = "application/zip"
@@ -66,6 +68,10 @@ FILE_WORDS = {
     "codebook.csv": "every variable of the wide file: its label, type, values and their "
     "labels, missing-value codes, questionnaire and version, and where it comes from",
     "codebook.html": "the same codebook as a page to read in a browser",
+    "scores.sps": "SPSS syntax (GNU PSPP runs it too: pspp scores.sps, from the folder) "
+    "that reads wide.sav and recomputes every scale score from the raw items exactly as "
+    "the product does (reverse coding, not applicable as missing, the minimum answered, "
+    "mean or sum) as rc_<scale>, then shows the product's and the recomputed descriptives",
 }
 
 
@@ -166,6 +172,9 @@ def build_pack(
         tables = built[entry.wave.id]
         _describe_rows(entry, tables)
         _add_data(files, entry.folder, tables, entry.wave.label)
+        questionnaire = questionnaire_of(entry.wave.questionnaire_version)
+        syntax = spss_syntax(tables, questionnaire, "wide.sav")
+        files.add(f"{entry.folder}/scores.sps", syntax.encode("utf-8"))
         progress("writing", (done + 1) / steps)
     if joined is not None:
         _add_data(files, "programme", joined, f"{programme.name}: all identified waves", long=False)

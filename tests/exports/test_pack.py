@@ -1,11 +1,14 @@
 """The evaluator's pack: one ZIP per programme, built from the single exports' tables."""
 
 import io
+import random
+import shutil
 import subprocess
 import zipfile
 
 import pandas as pd
 import pyreadstat
+import pytest
 
 from surveyapp.exports import POOLED, ExportFile, wave_tables
 from surveyapp.exports.pack import MANIFEST, README, build_pack
@@ -189,3 +192,42 @@ def test_a_pack_job_runs_in_the_background_and_hands_over_the_zip(session, app, 
     files, _archive = _open(ExportFile(finished.filename, finished.mimetype, content))
     assert "w1_baseline/wide.sav" in files
     assert "Made on" in files[README].decode() and "a former account" in files[README].decode()
+
+
+@pytest.mark.skipif(shutil.which("pspp") is None, reason="GNU PSPP is not installed")
+def test_pspp_recomputes_every_scale_as_the_product_does(session, tmp_path):
+    programme = make_programme(session, name="Scripts")
+    people = cohort(session, {"North": 6, "South": 6}, programme)
+    wave = wave_of(session, programme, store_questionnaire(session), label="Baseline")
+    rng = random.Random(15)
+
+    def answers(person):
+        # Reverse-coded q3, "not applicable" (9) on q1, gaps below and above min_answered.
+        chosen = {key: rng.choice([1, 2, 3, 4, 5, None]) for key in ("q1", "q2", "q3", "q4")}
+        if rng.random() < 0.3:
+            chosen["q1"] = 9
+        chosen.update(b1=rng.randint(1, 5), b2=rng.choice([1, 2, 3, 4, 5, None]))
+        return {key: value for key, value in chosen.items() if value is not None}
+
+    submit_all(session, wave, answers)
+    files, archive = _open(
+        build_pack(session, programme, for_evaluator=True, made_by="Ada", now=NOW)
+    )
+    archive.extractall(tmp_path / "pack")
+    folder = tmp_path / "pack" / "scripts_evaluators_pack_suppressed" / "w1_baseline"
+    syntax = files["w1_baseline/scores.sps"].decode()
+    (folder / "check.sps").write_text(syntax + "SAVE OUTFILE='recomputed.sav'.\n", encoding="utf-8")
+
+    ran = subprocess.run(["pspp", "check.sps"], cwd=folder, capture_output=True, text=True)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    recomputed, _meta = pyreadstat.read_sav(str(folder / "recomputed.sav"))
+    assert len(recomputed) == len(people)
+    compared = 0
+    for scale in ("agree_mean", "agree_sum", "agree_sum_all", "pairs"):
+        product, again = recomputed[scale], recomputed[f"rc_{scale}"]
+        assert (product.isna() == again.isna()).all(), scale
+        assert ((product - again).abs().fillna(0) <= 1e-9).all(), scale
+        compared += int(product.notna().sum())
+    assert compared > 20
+    assert recomputed["agree_mean"].isna().any() and recomputed["agree_mean"].notna().any()
