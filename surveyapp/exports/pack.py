@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from surveyapp.exports import FILE_KINDS, FULL, SUPPRESSED, ExportFile, _slug, export_tables
 from surveyapp.exports.formats import to_dta_bytes
 from surveyapp.exports.progress import Progress, no_progress
-from surveyapp.exports.scripts import spss_syntax
+from surveyapp.exports.scripts import r_script, spss_syntax
 from surveyapp.exports.tables import (
     POOLED,
     TEXT_HIDDEN,
@@ -72,6 +72,8 @@ FILE_WORDS = {
     "that reads wide.sav and recomputes every scale score from the raw items exactly as "
     "the product does (reverse coding, not applicable as missing, the minimum answered, "
     "mean or sum) as rc_<scale>, then shows the product's and the recomputed descriptives",
+    "scores.R": "the same for R (base R only: Rscript scores.R, from the folder), reading "
+    "wide.csv; it prints the descriptives and writes scores_recomputed.csv",
 }
 
 
@@ -175,6 +177,8 @@ def build_pack(
         questionnaire = questionnaire_of(entry.wave.questionnaire_version)
         syntax = spss_syntax(tables, questionnaire, "wide.sav")
         files.add(f"{entry.folder}/scores.sps", syntax.encode("utf-8"))
+        script = r_script(tables, questionnaire, "wide.csv")
+        files.add(f"{entry.folder}/scores.R", script.encode("utf-8"))
         progress("writing", (done + 1) / steps)
     if joined is not None:
         _add_data(files, "programme", joined, f"{programme.name}: all identified waves", long=False)

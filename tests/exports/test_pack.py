@@ -194,8 +194,8 @@ def test_a_pack_job_runs_in_the_background_and_hands_over_the_zip(session, app, 
     assert "Made on" in files[README].decode() and "a former account" in files[README].decode()
 
 
-@pytest.mark.skipif(shutil.which("pspp") is None, reason="GNU PSPP is not installed")
-def test_pspp_recomputes_every_scale_as_the_product_does(session, tmp_path):
+def _scripts_pack(session, tmp_path):
+    """A wave with reverse-coded items, missing answers and "not applicable", packed."""
     programme = make_programme(session, name="Scripts")
     people = cohort(session, {"North": 6, "South": 6}, programme)
     wave = wave_of(session, programme, store_questionnaire(session), label="Baseline")
@@ -210,12 +210,34 @@ def test_pspp_recomputes_every_scale_as_the_product_does(session, tmp_path):
         return {key: value for key, value in chosen.items() if value is not None}
 
     submit_all(session, wave, answers)
-    files, archive = _open(
-        build_pack(session, programme, for_evaluator=True, made_by="Ada", now=NOW)
-    )
-    archive.extractall(tmp_path / "pack")
-    folder = tmp_path / "pack" / "scripts_evaluators_pack_suppressed" / "w1_baseline"
-    syntax = files["w1_baseline/scores.sps"].decode()
+    exported = build_pack(session, programme, for_evaluator=True, made_by="Ada", now=NOW)
+    zipfile.ZipFile(io.BytesIO(exported.content)).extractall(tmp_path / "pack")
+    folder = tmp_path / "pack" / exported.filename.removesuffix(".zip") / "w1_baseline"
+    product = wave_tables(session, wave, for_evaluator=True).data
+    return people, folder, product
+
+
+SCALES = ("agree_mean", "agree_sum", "agree_sum_all", "pairs")
+
+
+def _agree(product: pd.DataFrame, again: pd.DataFrame) -> int:
+    """Assert every recomputed score equals the product's to 1e-9; return how many."""
+    compared = 0
+    product = product.set_index("id_number")
+    again = again.set_index("id_number").reindex(product.index)
+    for scale in SCALES:
+        mine, theirs = product[scale].astype(float), again[f"rc_{scale}"].astype(float)
+        assert (mine.isna() == theirs.isna()).all(), scale
+        assert ((mine - theirs).abs().fillna(0) <= 1e-9).all(), scale
+        compared += int(mine.notna().sum())
+    assert product["agree_mean"].isna().any() and product["agree_mean"].notna().any()
+    return compared
+
+
+@pytest.mark.skipif(shutil.which("pspp") is None, reason="GNU PSPP is not installed")
+def test_pspp_recomputes_every_scale_as_the_product_does(session, tmp_path):
+    people, folder, product = _scripts_pack(session, tmp_path)
+    syntax = (folder / "scores.sps").read_text(encoding="utf-8")
     (folder / "check.sps").write_text(syntax + "SAVE OUTFILE='recomputed.sav'.\n", encoding="utf-8")
 
     ran = subprocess.run(["pspp", "check.sps"], cwd=folder, capture_output=True, text=True)
@@ -223,11 +245,17 @@ def test_pspp_recomputes_every_scale_as_the_product_does(session, tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     recomputed, _meta = pyreadstat.read_sav(str(folder / "recomputed.sav"))
     assert len(recomputed) == len(people)
-    compared = 0
-    for scale in ("agree_mean", "agree_sum", "agree_sum_all", "pairs"):
-        product, again = recomputed[scale], recomputed[f"rc_{scale}"]
-        assert (product.isna() == again.isna()).all(), scale
-        assert ((product - again).abs().fillna(0) <= 1e-9).all(), scale
-        compared += int(product.notna().sum())
-    assert compared > 20
-    assert recomputed["agree_mean"].isna().any() and recomputed["agree_mean"].notna().any()
+    assert _agree(product, recomputed) > 20
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+def test_r_script_recomputes_every_scale_as_the_product_does(session, tmp_path):
+    people, folder, product = _scripts_pack(session, tmp_path)
+
+    ran = subprocess.run(["Rscript", "scores.R"], cwd=folder, capture_output=True, text=True)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    recomputed = pd.read_csv(folder / "scores_recomputed.csv", dtype={"id_number": str})
+    assert len(recomputed) == len(people)
+    assert _agree(product, recomputed) > 20
+    assert "agree_mean: n " in ran.stdout and "largest difference" in ran.stdout
