@@ -281,18 +281,22 @@ DTA_MIMETYPE = "application/x-stata-dta"
 DTA_NAME_CHARACTERS = 32
 DTA_LABEL_BYTES = 80
 DTA_TEXT_BYTES = 2045
+#: A variable with value labels names its label set after itself, which Stata keeps
+#: to fewer characters (readstat refuses 32 and, for some files, 31).
+DTA_LABELLED_NAME_CHARACTERS = 28
 
 
-def dta_names(columns: list[str]) -> dict[str, str]:
+def dta_names(columns: list[str], labelled: set[str] = frozenset()) -> dict[str, str]:
     """Each column's Stata name: the same name when it fits, else cut and made unique."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for column in columns:
-        name = column[:DTA_NAME_CHARACTERS]
+        limit = DTA_LABELLED_NAME_CHARACTERS if column in labelled else DTA_NAME_CHARACTERS
+        name = column[:limit]
         number = 2
         while name.lower() in taken:
             tail = f"_{number}"
-            name = column[: DTA_NAME_CHARACTERS - len(tail)] + tail
+            name = column[: limit - len(tail)] + tail
             number += 1
         taken.add(name.lower())
         names[column] = name
@@ -304,13 +308,19 @@ def to_dta_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
 
     Variable labels and the value labels of whole-number codes come from the
     codebook, cut to Stata's limits; names longer than 32 characters are cut
-    (``dta_names``). User-missing codes (such as "not applicable") stay as their
-    codes: the codebook lists them, and the pack's README says to treat them as missing.
+    (``dta_names``; 28 for a variable with value labels). User-missing codes (such as
+    "not applicable") stay as their codes: the codebook lists them, and the pack's
+    README says to treat them as missing.
     """
     import pyreadstat
 
     meta = codebook.set_index("variable")
-    names = dta_names(list(frame.columns))
+    labelled = {
+        column
+        for column in frame.columns
+        if meta.at[column, "type"] == "numeric" and meta.at[column, "value_labels"]
+    }
+    names = dta_names(list(frame.columns), labelled)
     data = {}
     for column in frame.columns:
         if meta.at[column, "type"] == "numeric":

@@ -375,7 +375,8 @@ def _readme(
         para(
             "Missing-value codes: the .sav files mark them as user-missing; in the CSV and "
             ".dta files they keep their codes, listed in the codebook, so set them as "
-            "missing before analysis. Stata names are cut to 32 characters where longer."
+            "missing before analysis. Stata names are cut to 32 characters where longer "
+            "(28 for a variable with value labels)."
         )
     )
     lines.append(

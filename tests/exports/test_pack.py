@@ -259,3 +259,47 @@ def test_r_script_recomputes_every_scale_as_the_product_does(session, tmp_path):
     assert len(recomputed) == len(people)
     assert _agree(product, recomputed) > 20
     assert "agree_mean: n " in ran.stdout and "largest difference" in ran.stdout
+
+
+@pytest.mark.skipif(
+    shutil.which("pspp") is None or shutil.which("Rscript") is None,
+    reason="GNU PSPP and R are needed",
+)
+@pytest.mark.parametrize(
+    "key", ["leadership_culture", "peer_support_baseline", "als_member_evaluation"]
+)
+def test_scripts_recompute_the_shipped_questionnaires_scales(session, tmp_path, key):
+    from surveyapp.demo import sample_answers
+    from surveyapp.questionnaires.catalogue import questionnaire_of
+
+    programme = make_programme(session, name="Shipped")
+    cohort(session, {"North": 7, "South": 6}, programme)
+    wave = wave_of(session, programme, key=key)
+    questionnaire = questionnaire_of(wave.questionnaire_version)
+    rng = random.Random(key)
+    submit_all(session, wave, lambda person: sample_answers(questionnaire, rng, 0.6))
+    exported = build_pack(session, programme, for_evaluator=True, made_by="Ada", now=NOW)
+    zipfile.ZipFile(io.BytesIO(exported.content)).extractall(tmp_path)
+    folder = tmp_path / exported.filename.removesuffix(".zip") / "w1_baseline"
+    folder = next((tmp_path / exported.filename.removesuffix(".zip")).glob("w1_*"))
+    product = wave_tables(session, wave, for_evaluator=True)
+    key_name = product.key
+    scales = [v.name for v in product.variables if v.role == "score"]
+    assert scales
+
+    syntax = (folder / "scores.sps").read_text(encoding="utf-8")
+    (folder / "check.sps").write_text(syntax + "SAVE OUTFILE='recomputed.sav'.\n", encoding="utf-8")
+    pspp = subprocess.run(["pspp", "check.sps"], cwd=folder, capture_output=True, text=True)
+    r = subprocess.run(["Rscript", "scores.R"], cwd=folder, capture_output=True, text=True)
+
+    assert pspp.returncode == 0 and "error" not in pspp.stdout.lower(), pspp.stdout
+    assert r.returncode == 0, r.stderr
+    by_pspp, _meta = pyreadstat.read_sav(str(folder / "recomputed.sav"))
+    by_r = pd.read_csv(folder / "scores_recomputed.csv", dtype={key_name: str})
+    data = product.data.reset_index(drop=True)
+    for scale in scales:
+        mine = data[scale].astype(float).to_numpy()
+        for name, again in (("pspp", by_pspp), ("R", by_r)):
+            theirs = again[f"rc_{scale}"].astype(float).to_numpy()
+            assert (pd.isna(mine) == pd.isna(theirs)).all(), (name, scale)
+            assert (abs(mine - theirs)[~pd.isna(mine)] <= 1e-9).all(), (name, scale)
