@@ -172,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.audit.views import bp as audit_bp
     from surveyapp.auth.views import bp as auth_bp
     from surveyapp.evaluations.views import bp as evaluations_bp
+    from surveyapp.packs.views import bp as pack_bp
     from surveyapp.people.views import bp as people_bp
     from surveyapp.privacy.views import bp as privacy_bp
     from surveyapp.questionnaires.views import bp as questionnaires_bp
@@ -191,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
         waves_bp,
         reminders_bp,
         results_bp,
+        pack_bp,
         sessions_bp,
         evaluations_bp,
         staff_bp,

@@ -272,3 +272,98 @@ def _number_format(numbers: pd.Series) -> str:
     if (present == np.round(present)).all():
         return f"F{max(digits, 1)}.0"
     return f"F{min(max(digits + 5, 8), 40)}.4"
+
+
+# -- Stata -------------------------------------------------------------------------------
+
+DTA_MIMETYPE = "application/x-stata-dta"
+#: Stata's limits: names of 32 characters, labels of 80, text cells of 2,045 bytes.
+DTA_NAME_CHARACTERS = 32
+DTA_LABEL_BYTES = 80
+DTA_TEXT_BYTES = 2045
+#: A variable with value labels names its label set after itself, which Stata keeps
+#: to fewer characters (readstat refuses 32 and, for some files, 31).
+DTA_LABELLED_NAME_CHARACTERS = 28
+
+
+def dta_names(columns: list[str], labelled: set[str] = frozenset()) -> dict[str, str]:
+    """Each column's Stata name: the same name when it fits, else cut and made unique."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in columns:
+        limit = DTA_LABELLED_NAME_CHARACTERS if column in labelled else DTA_NAME_CHARACTERS
+        name = column[:limit]
+        number = 2
+        while name.lower() in taken:
+            tail = f"_{number}"
+            name = column[: limit - len(tail)] + tail
+            number += 1
+        taken.add(name.lower())
+        names[column] = name
+    return names
+
+
+def to_dta_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str = "") -> bytes:
+    """Write a table as a Stata ``.dta`` file (version 15), described by its codebook.
+
+    Variable labels and the value labels of whole-number codes come from the
+    codebook, cut to Stata's limits; names longer than 32 characters are cut
+    (``dta_names``; 28 for a variable with value labels). User-missing codes (such as
+    "not applicable") stay as their codes: the codebook lists them, and the pack's
+    README says to treat them as missing.
+    """
+    import pyreadstat
+
+    meta = codebook.set_index("variable")
+    labelled = {
+        column
+        for column in frame.columns
+        if meta.at[column, "type"] == "numeric" and meta.at[column, "value_labels"]
+    }
+    names = dta_names(list(frame.columns), labelled)
+    data = {}
+    for column in frame.columns:
+        if meta.at[column, "type"] == "numeric":
+            data[names[column]] = pd.to_numeric(
+                frame[column].astype(object), errors="coerce"
+            ).astype(float)
+        else:
+            text = without_control_characters(frame[column])
+            data[names[column]] = text.map(
+                lambda value: cut_to_bytes(str(value), DTA_TEXT_BYTES) if pd.notna(value) else ""
+            ).astype(object)
+    table = pd.DataFrame(data, columns=[names[column] for column in frame.columns])
+    labels = {
+        names[column]: cut_to_bytes(
+            CONTROL_CHARACTERS.sub("", str(meta.at[column, "label"])), DTA_LABEL_BYTES
+        )
+        for column in frame.columns
+    }
+    value_labels = {}
+    for column in frame.columns:
+        codes = meta.at[column, "value_labels"] or {}
+        if meta.at[column, "type"] != "numeric" or not codes:
+            continue
+        try:
+            whole = {int(code): label for code, label in codes.items() if float(code) == int(code)}
+        except (TypeError, ValueError):
+            continue
+        if whole:
+            value_labels[names[column]] = {
+                float(code): cut_to_bytes(CONTROL_CHARACTERS.sub("", str(label)), DTA_LABEL_BYTES)
+                for code, label in whole.items()
+            }
+    handle, name = tempfile.mkstemp(suffix=".dta")
+    os.close(handle)
+    path = Path(name)
+    try:
+        pyreadstat.write_dta(
+            table,
+            str(path),
+            file_label=cut_to_bytes(CONTROL_CHARACTERS.sub("", file_label), DTA_LABEL_BYTES),
+            column_labels=labels,
+            variable_value_labels=value_labels,
+        )
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)

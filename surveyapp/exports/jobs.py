@@ -12,9 +12,13 @@ show the progress page and hand over the file. A job and its file are removed
 once downloaded, or an hour after the job started (``MAX_AGE``), whichever
 comes first; ``JobStore.remove_expired`` runs whenever a job starts or is read.
 
-Nothing in a job's state says who answered what: it holds the wave, the chosen
-format and layout, whether small groups are hidden, who asked, and how far the
-export has got.
+A programme's evaluator's pack (``exports.pack``) is a job too: its layout is
+``PACK``, its format ``zip``, its ``programme_id`` the programme and its
+``wave_id`` 0.
+
+Nothing in a job's state says who answered what: it holds the wave (or the
+programme), the chosen format and layout, whether small groups are hidden, who
+asked, and how far the export has got.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from surveyapp.exports import ExportTooLarge, export_wave
 from surveyapp.exports.progress import STAGES, overall_percent
-from surveyapp.models import Answer, Response, Wave
+from surveyapp.models import Answer, Programme, Response, User, Wave
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,8 @@ JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 STALLED = timedelta(minutes=5)
 
 RUNNING, READY, FAILED = "running", "ready", "failed"
+#: The layout of a job that makes a programme's evaluator's pack.
+PACK = "pack"
 #: What a person is told about a job whose process ended before it finished.
 STOPPED = (
     "The export stopped before it finished, perhaps because the server restarted. "
@@ -81,6 +87,8 @@ class Job:
     size: int = 0
     message: str = ""
     finished_at: str = ""
+    #: The programme of an evaluator's pack (``PACK``); 0 for a wave's export.
+    programme_id: int = 0
 
     @property
     def percent(self) -> int:
@@ -96,14 +104,22 @@ class Job:
         return list(STAGES).index(self.stage) + 1
 
     def same_request(
-        self, owner: int, wave_id: int, file_format: str, layout: str, for_evaluator: bool
+        self,
+        owner: int,
+        wave_id: int,
+        file_format: str,
+        layout: str,
+        for_evaluator: bool,
+        programme_id: int = 0,
     ) -> bool:
-        return (self.owner, self.wave_id, self.file_format, self.layout, self.for_evaluator) == (
-            owner,
-            wave_id,
-            file_format,
-            layout,
-            for_evaluator,
+        asked = (owner, wave_id, file_format, layout, for_evaluator, programme_id)
+        return asked == (
+            self.owner,
+            self.wave_id,
+            self.file_format,
+            self.layout,
+            self.for_evaluator,
+            self.programme_id,
         )
 
 
@@ -202,11 +218,12 @@ def store_for(config, instance_path: str) -> JobStore:
 def remove_for_waves(store: JobStore, wave_ids: set[int]) -> int:
     """Remove every job (and its file) of these waves, finished or not; return how many.
 
-    After an erasure, a file made before it could still hold the person's answers.
+    After an erasure, a file made before it could still hold the person's answers. Every
+    pack is removed too: a pack holds every wave of its programme.
     """
     removed = 0
     for job in store.jobs():
-        if job.wave_id in wave_ids:
+        if job.wave_id in wave_ids or (wave_ids and job.layout == PACK):
             store.remove(job)
             removed += 1
     return removed
@@ -232,6 +249,7 @@ def find_or_create(
     layout: str,
     for_evaluator: bool,
     threshold: int,
+    programme_id: int = 0,
 ) -> tuple[Job, bool]:
     """The same person's unfinished or undownloaded job for the same export, else a new one;
     while one of theirs is still running, that one.
@@ -243,7 +261,7 @@ def find_or_create(
     mine = [job for job in store.jobs() if job.owner == owner]
     for job in mine:
         if job.state != FAILED and job.same_request(
-            owner, wave_id, file_format, layout, for_evaluator
+            owner, wave_id, file_format, layout, for_evaluator, programme_id
         ):
             return job, False
     # One export at a time per person: a second one waits until the first is made, so
@@ -259,6 +277,7 @@ def find_or_create(
         layout=layout,
         for_evaluator=for_evaluator,
         threshold=threshold,
+        programme_id=programme_id,
     )
     return job, True
 
@@ -287,18 +306,21 @@ def run(
 
     try:
         with make_session() as session:
-            wave = session.get(Wave, job.wave_id)
-            if wave is None:
-                raise ValueError("The wave no longer exists.")
-            exported = export_wave(
-                session,
-                wave,
-                file_format=job.file_format,
-                layout=job.layout,
-                for_evaluator=job.for_evaluator,
-                threshold=job.threshold,
-                progress=progress,
-            )
+            if job.layout == PACK:
+                exported = _make_pack(session, job, clock, progress)
+            else:
+                wave = session.get(Wave, job.wave_id)
+                if wave is None:
+                    raise ValueError("The wave no longer exists.")
+                exported = export_wave(
+                    session,
+                    wave,
+                    file_format=job.file_format,
+                    layout=job.layout,
+                    for_evaluator=job.for_evaluator,
+                    threshold=job.threshold,
+                    progress=progress,
+                )
         store.write_file(job, exported.content)
         finished = replace(
             state["job"],
@@ -321,6 +343,25 @@ def run(
         )
     store.save(finished)
     return finished
+
+
+def _make_pack(session: Session, job: Job, clock: Callable[[], datetime], progress):
+    from surveyapp.exports.pack import build_pack
+
+    programme = session.get(Programme, job.programme_id)
+    if programme is None:
+        raise ValueError("The programme no longer exists.")
+    user = session.get(User, job.owner)
+    made_by = f"{user.email} ({user.role.replace('_', ' ')})" if user else "a former account"
+    return build_pack(
+        session,
+        programme,
+        for_evaluator=job.for_evaluator,
+        made_by=made_by,
+        now=clock(),
+        threshold=job.threshold,
+        progress=progress,
+    )
 
 
 def start(

@@ -482,8 +482,19 @@ def programme_tables(
     *,
     for_evaluator: bool,
     threshold: int = DEFAULT_THRESHOLD,
+    releases: dict | None = None,
+    built: dict[int, ExportTables] | None = None,
 ) -> ExportTables:
-    """Join a programme's identified waves side by side on ID number: one row per person."""
+    """Join a programme's identified waves side by side on ID number: one row per person.
+
+    After the waves' columns come ``answered_w1``, ``answered_w2`` … (1 when the
+    person has a response in that wave) and ``waves_answered`` (how many).
+
+    :param releases: the programme's disclosure decision (``programme_releases``),
+        when the caller has decided it already.
+    :param built: the waves' tables by wave id, when the caller has built them
+        already; only these waves are then joined (each keeps its number).
+    """
     check_threshold(threshold)
     waves = sorted(
         (wave for wave in programme.waves if not wave.is_anonymous),
@@ -494,15 +505,23 @@ def programme_tables(
     names.claim(key.name)
     variables: list[Variable] = [replace(key, wave="")]
     joined: pd.DataFrame | None = None
-    releases = programme_releases(session, programme, threshold) if for_evaluator else {}
+    if releases is None:
+        releases = programme_releases(session, programme, threshold) if for_evaluator else {}
+    answered: list[tuple[int, Wave, pd.Index]] = []
     for number, wave in enumerate(waves, start=1):
-        tables = wave_tables(
-            session,
-            wave,
-            for_evaluator=for_evaluator,
-            threshold=threshold,
-            release=releases.get(wave.id),
-        )
+        if built is not None:
+            if wave.id not in built:
+                continue
+            tables = built[wave.id]
+        else:
+            tables = wave_tables(
+                session,
+                wave,
+                for_evaluator=for_evaluator,
+                threshold=threshold,
+                release=releases.get(wave.id),
+            )
+        answered.append((number, wave, pd.Index(tables.data[key.name])))
         renamed = {}
         for variable in tables.variables[1:]:
             name = names.claim(f"w{number}_{variable.name}")
@@ -513,7 +532,41 @@ def programme_tables(
     if joined is None:
         return ExportTables(pd.DataFrame(columns=[key.name]), tuple(variables), for_evaluator)
     data = joined.sort_index().reset_index()
+    counted = pd.Series(0, index=data.index)
+    for number, wave, ids in answered:
+        name = names.claim(f"answered_w{number}")
+        flag = data[key.name].isin(ids).astype(int)
+        data[name] = flag
+        counted += flag
+        variables.append(_answered_variable(name, f"Answered {wave.label}", wave.label))
+    name = names.claim("waves_answered")
+    data[name] = counted
+    variables.append(
+        Variable(
+            name,
+            "How many of these waves the person answered",
+            "numeric",
+            "scale",
+            "waves",
+            "waves_answered",
+            is_integer=True,
+        )
+    )
     return ExportTables(data[[v.name for v in variables]], tuple(variables), for_evaluator)
+
+
+def _answered_variable(name: str, label: str, wave: str) -> Variable:
+    return Variable(
+        name,
+        label,
+        "numeric",
+        "nominal",
+        "waves",
+        "answered",
+        value_labels={0: "No", 1: "Yes"},
+        is_integer=True,
+        wave=wave,
+    )
 
 
 def programme_wide_table(

@@ -426,3 +426,24 @@ def test_the_codebook_has_no_spss_file():
     assert formats_for("wide") == formats_for("long") == ("csv", "xlsx", "sav")
     with pytest.raises(ValueError, match="Choose CSV or Excel for the codebook"):
         check_choice("sav", "codebook")
+
+
+def test_dta_keeps_long_labelled_names_within_statas_limits(tmp_path):
+    import pyreadstat
+
+    from surveyapp.exports.codebook import Variable, codebook_frame
+    from surveyapp.exports.formats import to_dta_bytes
+
+    long_name = "a_rather_long_variable_name_of_32c"[:32]
+    variables = [
+        Variable(long_name, "Labelled", "numeric", "ordinal", "answer", "x", {1: "Yes"}),
+        Variable("b" * 40, "Plain", "numeric", "scale", "answer", "y"),
+    ]
+    frame = pd.DataFrame({long_name: [1, 2], "b" * 40: [3.5, None]})
+    path = tmp_path / "file.dta"
+    path.write_bytes(to_dta_bytes(frame, codebook_frame(variables)))
+
+    read, meta = pyreadstat.read_dta(str(path))
+    assert list(read.columns) == [long_name[:28], "b" * 32]
+    assert read[long_name[:28]].tolist() == [1, 2]
+    assert meta.variable_value_labels[long_name[:28]] == {1: "Yes"}
