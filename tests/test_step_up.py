@@ -125,3 +125,16 @@ def test_a_role_change_asks_for_the_password_but_other_changes_do_not(staff, clo
     assert again.status_code == 303
     session.expire_all()
     assert session.get(User, other.id).role == "viewer"
+
+
+def test_the_full_pack_asks_for_the_password_after_15_minutes(staff, clock, session):
+    wave = make_wave(session)
+    session.commit()
+    client = staff()
+    clock.advance(minutes=16)
+
+    asked = client.post(f"/admin/programmes/{wave.programme_id}/pack", data={"full": "1"})
+
+    assert _asks_then_returns_to(asked) == f"/admin/programmes/{wave.programme_id}"
+    suppressed = client.post(f"/admin/programmes/{wave.programme_id}/pack", data={})
+    assert urlsplit(suppressed.location).path != "/auth/confirm"

@@ -26,7 +26,7 @@ from surveyapp.staff import access
 from surveyapp.web.context import audit_action, now
 from surveyapp.web.forms import ActionForm
 from surveyapp.web.htmx import render_page_or_fragment
-from surveyapp.web.permissions import programme_or_404, requires
+from surveyapp.web.permissions import ask_for_password_again, programme_or_404, requires
 
 bp = Blueprint("pack", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -50,11 +50,18 @@ def pack_start(programme_id: int):
     programme = programme_or_404(programme_id)
     back = redirect(url_for("people.programme_detail", programme_id=programme.id), code=303)
     ActionForm().validate()  # CSRFProtect has checked the token before this view runs
+    # The full pack needs the right to see small groups, as a full export does.
+    for_evaluator = not (request.form.get("full") == "1" and access.can(g.user, "see_small_groups"))
+    if not for_evaluator:
+        # The full data: only with the password given lately; then back to ask again.
+        asked = ask_for_password_again(
+            url_for("people.programme_detail", programme_id=programme.id)
+        )
+        if asked is not None:
+            return asked
     if not _has_answers(programme):
         flash("There are no answers to put in a pack yet. Try again once a wave has answers.")
         return back
-    # The full pack needs the right to see small groups, as a full export does.
-    for_evaluator = not (request.form.get("full") == "1" and access.can(g.user, "see_small_groups"))
     job, new = jobs.find_or_create(
         _store(),
         now(),

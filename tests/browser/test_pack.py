@@ -11,6 +11,7 @@ import pytest
 from surveyapp.exports import POOLED
 from surveyapp.staff import access
 from surveyapp.staff import operations as accounts
+from tests.browser.conftest import sign_in
 from tests.conftest import NOW, PASSWORD
 from tests.exports.test_pack import _programme
 
@@ -18,11 +19,7 @@ pytestmark = pytest.mark.browser
 
 
 def _sign_in(page, url, email):
-    page.goto(f"{url}/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url("**/admin/programmes")
+    sign_in(page, url, email)
 
 
 @pytest.mark.posts("/admin/programmes/<int:programme_id>/pack")
