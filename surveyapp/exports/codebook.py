@@ -114,6 +114,8 @@ class Variable:
     questionnaire: str = ""
     version: int | None = None
     wave: str = ""
+    #: Why the column does not compare with an earlier wave's (programme-wide file).
+    comparability: str = ""
 
     @property
     def is_free_text(self) -> bool:
@@ -413,6 +415,11 @@ def sav_notes(label: str, value_labels: dict) -> str:
 # -- the codebook ------------------------------------------------------------------------
 
 
+def _notes(variable: Variable) -> str:
+    notes = (variable.comparability, sav_notes(variable.label, variable.value_labels))
+    return " ".join(note for note in notes if note)
+
+
 def codebook_frame(variables: Iterable[Variable]) -> pd.DataFrame:
     """List every variable: name, label, type, measurement level, codes, missing values, source.
 
@@ -432,7 +439,7 @@ def codebook_frame(variables: Iterable[Variable]) -> pd.DataFrame:
             "version": variable.version,
             "wave": variable.wave,
             "source": variable.source,
-            "notes": sav_notes(variable.label, variable.value_labels),
+            "notes": _notes(variable),
         }
         for variable in variables
     ]

@@ -62,7 +62,8 @@ from surveyapp.exports.codebook import (
 from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.models import Programme, Wave
 from surveyapp.questionnaires import Questionnaire
-from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.questionnaires.catalogue import cached_questionnaire_of, questionnaire_of
+from surveyapp.questionnaires.comparability import incomparable
 from surveyapp.scoring.disclosure import (
     DOSE_FIELDS,
     POOLED,
@@ -508,6 +509,7 @@ def programme_tables(
     if releases is None:
         releases = programme_releases(session, programme, threshold) if for_evaluator else {}
     answered: list[tuple[int, Wave, pd.Index]] = []
+    earlier: list[Wave] = []
     for number, wave in enumerate(waves, start=1):
         if built is not None:
             if wave.id not in built:
@@ -522,11 +524,17 @@ def programme_tables(
                 release=releases.get(wave.id),
             )
         answered.append((number, wave, pd.Index(tables.data[key.name])))
+        breaks = _breaks_since(earlier, wave)
+        earlier.append(wave)
         renamed = {}
         for variable in tables.variables[1:]:
             name = names.claim(f"w{number}_{variable.name}")
             renamed[variable.name] = name
-            variables.append(replace(variable, name=name, label=f"{wave.label}: {variable.label}"))
+            label = f"{wave.label}: {variable.label}"
+            note = "" if variable.role in ("key", "group") else breaks.get(variable.source, "")
+            if note:
+                label = f"{label} (not comparable with earlier waves)"
+            variables.append(replace(variable, name=name, label=label, comparability=note))
         part = tables.data.rename(columns=renamed).set_index(key.name)
         joined = part if joined is None else joined.join(part, how="outer")
     if joined is None:
@@ -553,6 +561,23 @@ def programme_tables(
         )
     )
     return ExportTables(data[[v.name for v in variables]], tuple(variables), for_evaluator)
+
+
+def _breaks_since(earlier: list[Wave], wave: Wave) -> dict[str, str]:
+    """Map each answer or scale id of ``wave`` that an earlier wave measured otherwise to why."""
+    new = cached_questionnaire_of(wave.questionnaire_version)
+    notes: dict[str, list[str]] = {}
+    for before in earlier:
+        old_version = before.questionnaire_version
+        if old_version.questionnaire_key != new.key:
+            continue
+        if old_version.id == wave.questionnaire_version_id:
+            continue
+        for source, reason in incomparable(cached_questionnaire_of(old_version), new).items():
+            notes.setdefault(source, []).append(
+                f"Not comparable with {before.label} (version {old_version.number}): {reason}."
+            )
+    return {source: " ".join(texts) for source, texts in notes.items()}
 
 
 def _answered_variable(name: str, label: str, wave: str) -> Variable:

@@ -73,6 +73,34 @@ def breaking_changes(old: Questionnaire, new: Questionnaire) -> list[Break]:
     return breaks
 
 
+def incomparable(old: Questionnaire, new: Questionnaire) -> dict[str, str]:
+    """Map each answer id and scale id of ``old`` that ``new`` does not measure alike to why.
+
+    A scale does not compare when its items, reverse coding, method or minimum
+    answered rule change, or when any of its items breaks (``breaking_changes``).
+    The same version compares with itself: the result is then empty.
+    """
+    if old.content_hash and old.content_hash == new.content_hash:
+        return {}
+    reasons: dict[str, str] = {}
+    for brk in breaking_changes(old, new):
+        reasons.setdefault(brk.answer_id, brk.reason)
+    new_scales = {scale.id: scale for scale in new.scales}
+    for scale in old.scales:
+        other = new_scales.get(scale.id)
+        if other is None:
+            reasons[scale.id] = f'the scale "{scale.id}" is removed'
+        elif (set(scale.items), set(scale.reverse)) != (set(other.items), set(other.reverse)):
+            reasons[scale.id] = f'the items or reverse coding of the scale "{scale.id}" change'
+        elif (scale.method, scale.min_answered) != (other.method, other.min_answered):
+            reasons[scale.id] = f'the scoring rule of the scale "{scale.id}" changes'
+        else:
+            broken = [item for item in scale.items if item in reasons]
+            if broken:
+                reasons[scale.id] = f'its item "{broken[0]}" changes: {reasons[broken[0]]}'
+    return reasons
+
+
 def affected_waves(session: Session, new: Questionnaire) -> list[AffectedWave]:
     """Every wave of any programme on a stored version of ``new.key`` that ``new`` breaks."""
     waves = session.scalars(

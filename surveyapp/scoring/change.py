@@ -28,6 +28,7 @@ from surveyapp.errors import SurveyError
 from surveyapp.models import Wave
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.catalogue import questionnaire_of
+from surveyapp.questionnaires.comparability import incomparable
 from surveyapp.scoring.disclosure import Release, programme_releases
 from surveyapp.scoring.scales import load_answers, scale_info, scores_table
 from surveyapp.scoring.summary import (
@@ -129,7 +130,8 @@ def compare_scores(
 
     People are grouped as in the first wave; ``release`` and ``second_release`` are
     the two waves' (``disclosure``), so a group either wave's pages may not show is
-    hidden here too.
+    hidden here too. A scale the second questionnaire's version measures differently
+    (``comparability.incomparable``) is hidden with the reason in ``note``.
 
     :raises CannotPair: when a table has no ID numbers or the questionnaires share no scale.
     """
@@ -146,6 +148,7 @@ def compare_scores(
     ]
     if not shared:
         raise CannotPair("The two questionnaires have no scale in common.")
+    not_comparable = incomparable(first_questionnaire, second_questionnaire)
     pooled = pooled_groups(
         first, by, for_evaluator=for_evaluator, threshold=threshold, release=release
     )
@@ -170,6 +173,13 @@ def compare_scores(
         table = total_first(table)
         numbers = list(CHANGE_COLUMNS[5:18])
         table = table.astype({column: object for column in numbers})
+        if info.id in not_comparable:
+            # A changed scale measures something else in the second wave: never pair it.
+            table["hidden"] = True
+            table["note"] = (
+                "Not comparable between these waves: the questionnaire's new version "
+                f"changes it ({not_comparable[info.id]})"
+            )
         table.loc[table["hidden"].to_numpy(), numbers] = None
         table.insert(0, "scale", info.id)
         table.insert(1, "label", info.label)

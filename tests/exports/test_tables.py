@@ -22,6 +22,7 @@ from surveyapp.questionnaires.catalogue import questionnaire_of
 from tests.conftest import NOW
 from tests.factories import make_programme, stored_version
 from tests.scoring.builders import (
+    SCORING_YAML,
     cohort,
     questionnaire_from,
     store_questionnaire,
@@ -262,6 +263,32 @@ def test_programme_table_puts_identified_waves_side_by_side(session):
     labels = tables.codebook.set_index("variable")["label"]
     assert labels["w2_q1"] == "Midterm: Item one"
     assert tables.codebook.set_index("variable").at["w1_q1", "wave"] == "Baseline"
+
+
+def test_programme_table_marks_what_a_later_version_measures_otherwise(session):
+    programme = make_programme(session)
+    cohort(session, {"North": 3}, programme)
+    first = store_questionnaire(session)
+    changed = SCORING_YAML.replace(
+        "      - {id: q2, type: likert, text: Item two, options: agree5, required: false}\n",
+        "      - {id: q2, type: short_text, text: Item two, required: false}\n",
+    ).replace("items: [q1, q2, q3, q4]", "items: [q1, q3, q4]")
+    second = store_questionnaire(session, changed, number=2)
+    baseline = wave_of(session, programme, first, label="Baseline", opens_at=NOW.replace(day=1))
+    midterm = wave_of(session, programme, second, label="Midterm", opens_at=NOW.replace(day=2))
+    submit_all(session, baseline, lambda person: {"q1": 2, "q2": 3})
+    submit_all(session, midterm, lambda person: {"q1": 4, "q2": "more"})
+
+    codebook = programme_tables(session, programme, for_evaluator=False).codebook
+    book = codebook.set_index("variable")
+
+    assert book.at["w2_q2", "label"] == "Midterm: Item two (not comparable with earlier waves)"
+    assert book.at["w2_q2", "notes"].startswith(
+        'Not comparable with Baseline (version 1): "q2" changes type from likert to short_text.'
+    )
+    assert "not comparable" in book.at["w2_agree_mean", "label"]
+    assert book.at["w1_q2", "notes"] == "" and book.at["w2_q1", "notes"] == ""
+    assert "not comparable" not in book.at["w2_grid_score", "label"]
 
 
 # -- small groups ------------------------------------------------------------------------

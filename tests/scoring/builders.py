@@ -113,13 +113,13 @@ def long_answers(responses: dict, groups: dict | None = None):
 
 
 def store_questionnaire(
-    session: Session, text: str = SCORING_YAML, key: str = "scoring_check"
+    session: Session, text: str = SCORING_YAML, key: str = "scoring_check", number: int = 1
 ) -> QuestionnaireVersion:
     """Store a questionnaire text as a version, the way the catalogue does."""
     questionnaire_from(text, key)
     version = QuestionnaireVersion(
         questionnaire_key=key,
-        number=1,
+        number=number,
         content_hash=hashlib.sha256(text.encode()).hexdigest(),
         title=key,
         source_text=text,

@@ -10,6 +10,7 @@ from scipy import stats
 from surveyapp.scoring import ALL_RESPONDENTS, CannotPair, compare_scores, paired_change
 from tests.factories import make_programme
 from tests.scoring.builders import (
+    SCORING_YAML,
     cohort,
     questionnaire_from,
     store_questionnaire,
@@ -170,3 +171,30 @@ def test_by_team_a_team_pooled_in_the_second_wave_is_hidden_though_whole_in_the_
     hidden = _grid(south_pooled_later)
     assert hidden.at["South", "hidden"] and hidden.at["South", "n_paired"] is None
     assert not hidden.at["North", "hidden"] and not hidden.at[ALL_RESPONDENTS, "hidden"]
+
+
+def test_a_scale_the_new_version_scores_otherwise_is_not_paired(session):
+    programme = make_programme(session)
+    people = cohort(session, {"North": 6}, programme)
+    first = store_questionnaire(session)
+    changed = SCORING_YAML.replace(
+        "items: [q1, q2, q3, q4], reverse: [q3],\n     method: mean",
+        "items: [q1, q2, q3, q4],\n     method: mean",
+    )
+    second = store_questionnaire(session, changed, number=2)
+    baseline = wave_of(session, programme, first, label="Baseline")
+    midterm = wave_of(session, programme, second, label="Midterm")
+    answers = {"q1": 2, "q2": 2, "q3": 4, "q4": 2, "r1": 3}
+    submit_all(session, baseline, lambda person: answers)
+    submit_all(session, midterm, lambda person: answers | {"r1": 4})
+
+    table = paired_change(session, baseline, midterm, for_evaluator=False).set_index("scale")
+
+    moved = table.loc["agree_mean"]
+    assert moved["hidden"] and moved["mean_change"] is None
+    assert moved["note"].startswith("Not comparable between these waves")
+    assert "reverse coding" in moved["note"]
+    assert not table.loc["grid_score", "hidden"]
+    assert table.loc["grid_score", "mean_change"] == pytest.approx(1.0)
+    assert table.loc["agree_sum", "mean_change"] == pytest.approx(0.0)
+    assert len(people) == table.loc["grid_score", "n_paired"]
