@@ -38,6 +38,7 @@ COLUMNS = {
     "identifier": ("Identifier?", "identifier"),
     "branching": ("Branching Logic (Show field only if...)", "branching_logic"),
     "required": ("Required Field?", "required_field"),
+    "matrix": ("Matrix Group Name", "matrix_group_name"),
 }
 _NEEDED = ("name", "form", "type", "label")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -161,6 +162,14 @@ def _title(form: str) -> str:
     return words[:1].upper() + words[1:] if words else "Imported questionnaire"
 
 
+def _item_lines(item: list[str] | dict) -> list[str]:
+    """The lines of an item; a matrix is kept as parts until its last row is read."""
+    if isinstance(item, list):
+        return item
+    required = [] if item["required"] else ["required: false"]
+    return [*item["lines"], *required, "options:", *item["options"], "rows:", *item["rows"]]
+
+
 def _q(text: str) -> str:
     """A YAML scalar: JSON's double-quoted strings are YAML 1.2 too."""
     return json.dumps(text, ensure_ascii=False)
@@ -178,6 +187,8 @@ class _Builder:
         self.items = 0
         self.first_form = ""
         self.seen_first = False
+        #: The matrix being built from consecutive rows of one matrix group, if any.
+        self.matrix: dict | None = None
 
     def note(self, row: int, column: str, message: str) -> None:
         self.notes.append(Note(row, self.names[column], message))
@@ -187,9 +198,12 @@ class _Builder:
         form = cells.get("form", "")
         self.first_form = self.first_form or form
         section = _plain(cells.get("section", ""))
+        group = cells.get("matrix", "")
         if form != self.form or section or not self.pages:
             self.form = form
             self._page(section or _title(form), row)
+        if not (group and self.matrix and self.matrix["group"] == group):
+            self.matrix = None
         label = cells.get("label", "")
         if _PIPING.search(label):
             self.note(
@@ -216,6 +230,17 @@ class _Builder:
         item_id = self._id(row, cells.get("name", ""))
         if item_id is None:
             return
+        if group and kind == "radio":
+            self._matrix_row(row, group, item_id, text, cells, section)
+            return
+        self.matrix = None
+        if group:
+            self.note(
+                row,
+                "matrix",
+                f"A “{kind}” field of the matrix “{group}” becomes a question of its own: "
+                "a matrix here takes one choice per row.",
+            )
         lines = [f"id: {item_id}", "type: {type}", f"text: {_q(text or item_id)}"]
         built = self._typed(row, kind, cells)
         if built is None:
@@ -234,6 +259,53 @@ class _Builder:
         lines.extend(extra)
         self.pages[-1]["items"].append(lines)
         self.items += 1
+
+    def _matrix_row(
+        self, row: int, group: str, item_id: str, text: str, cells: dict[str, str], header: str
+    ) -> None:
+        """Add a row to the matrix of ``group``, or start one when the choices differ."""
+        options = self._choices(row, cells.get("choices", ""))
+        if options is None:
+            return
+        matrix = self.matrix
+        if matrix is not None and matrix["options"] != options:
+            self.note(
+                row,
+                "choices",
+                f"The choices differ from the rest of the matrix “{group}”; "
+                "a new matrix starts here.",
+            )
+            matrix = None
+        if matrix is None:
+            matrix_id = self._id(row, f"{group}_grid" if group in self.ids else group)
+            if matrix_id is None:
+                return
+            matrix = {
+                "group": group,
+                "options": options,
+                "lines": [
+                    f"id: {matrix_id}",
+                    "type: matrix",
+                    f"text: {_q(header or _title(group))}",
+                ],
+                "rows": [],
+                "required": True,
+            }
+            self.matrix = matrix
+            self.pages[-1]["items"].append(matrix)
+            self.items += 1
+        if cells.get("branching"):
+            self.note(
+                row,
+                "branching",
+                "A row of a matrix cannot be shown on a condition; the row is always shown.",
+            )
+        if cells.get("note"):
+            self.note(
+                row, "note", "A row of a matrix has no hint of its own; the note was left out."
+            )
+        matrix["rows"].append(f"  - {{id: {item_id}, text: {_q(text or item_id)}}}")
+        matrix["required"] &= cells.get("required", "").lower() in ("y", "yes", "1")
 
     def _page(self, title: str, row: int) -> None:
         base = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:40] or "page"
@@ -376,7 +448,7 @@ class _Builder:
             if page["intro"]:
                 out.append(f"    intro: {_q(page['intro'])}")
             out.append("    items:")
-            for lines in page["items"]:
+            for lines in map(_item_lines, page["items"]):
                 out.append(f"      - {lines[0]}")
                 out.extend(f"        {line}" for line in lines[1:])
         return "\n".join(out) + "\n"

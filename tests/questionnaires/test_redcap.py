@@ -1,8 +1,8 @@
 """A REDCap data dictionary converted to a questionnaire file, with what was not carried over.
 
-The dictionary in tests/questionnaires/redcap/ was written for these tests in the layout
+The dictionaries in tests/questionnaires/redcap/ were written for these tests in the layout
 REDCap downloads (its 18 columns, HTML in labels, a descriptive field, a calculated field,
-piping, branching), not taken from a REDCap project.
+piping, branching, matrix groups), not taken from a REDCap project.
 """
 
 from pathlib import Path
@@ -79,3 +79,45 @@ def test_a_file_that_is_not_a_dictionary_gets_a_clear_message(content, says):
         convert_dictionary(content, "dictionary.csv")
 
     assert says in str(raised.value)
+
+
+MATRIX_DICTIONARY = DICTIONARY.with_name("SetEvaluation_DataDictionary_2026-12-07.csv")
+
+
+def test_a_matrix_group_becomes_a_matrix_with_its_rows():
+    result = convert_dictionary(MATRIX_DICTIONARY.read_bytes(), MATRIX_DICTIONARY.name)
+
+    checked = check_source(result.text.encode(), f"{result.key}.yaml")
+
+    assert checked.problems == []
+    questionnaire = checked.questionnaire
+    usefulness = questionnaire.item("usefulness")
+    assert usefulness.type == "matrix"
+    assert usefulness.text == "How useful was the set?"
+    assert [(row.id, row.text) for row in usefulness.rows] == [
+        ("useful", "The set was useful to me"),
+        ("real_issues", "We worked on real issues"),
+        ("will_use", "I will use what I learnt"),
+    ]
+    assert [o.label for o in usefulness.options] == [
+        "Strongly disagree",
+        "Disagree",
+        "Agree",
+        "Strongly agree",
+    ]
+    assert usefulness.required
+    assert questionnaire.item("gained").type == "multiple_choice"
+    climate = questionnaire.item("climate")
+    assert [row.id for row in climate.rows] == ["safe", "facilitated"]
+    assert not climate.required
+    assert [row.id for row in questionnaire.item("climate_grid").rows] == ["overall"]
+    assert [str(note) for note in result.notes][1:] == [
+        "Row 5, column Branching Logic (Show field only if...): A row of a matrix cannot be "
+        "shown on a condition; the row is always shown.",
+        "Row 5, column Field Note: A row of a matrix has no hint of its own; the note was "
+        "left out.",
+        "Row 6, column Matrix Group Name: A “checkbox” field of the matrix “usefulness” "
+        "becomes a question of its own: a matrix here takes one choice per row.",
+        "Row 9, column Choices, Calculations, OR Slider Labels: The choices differ from the "
+        "rest of the matrix “climate”; a new matrix starts here.",
+    ]
