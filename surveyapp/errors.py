@@ -22,3 +22,7 @@ class DefinitionError(SurveyError):
         self.problems = list(problems)
         lines = "\n".join(str(problem) for problem in self.problems)
         super().__init__(f"{name} has {len(self.problems)} problem(s):\n{lines}")
+
+
+class StoredMeanwhile(SurveyError):
+    """Someone stored the same kind of record at the same moment; nothing was stored."""

@@ -10,8 +10,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from surveyapp.errors import StoredMeanwhile
 from surveyapp.models import QuestionnaireVersion, User
 from surveyapp.questionnaires import Catalogue, Questionnaire, check_source
 from surveyapp.questionnaires.diff import Change, compare
@@ -75,6 +77,9 @@ def store_versions(
     Files with errors are never stored. An unchanged file makes no new version, and nor
     does a file whose text is an earlier version: a newer one came through the browser,
     and storing the folder's stale copy would silently undo it.
+
+    :raises StoredMeanwhile: when another transaction stored a version of one of these
+        questionnaires since they were read; nothing of this call is then stored.
     """
     latest = latest_versions(session)
     earlier = stored_texts(session)
@@ -97,9 +102,17 @@ def store_versions(
             loaded_at=now,
             loaded_by=user,
         )
-        session.add(version)
         stored.append(Stored(questionnaire.key, version, is_new=True))
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add_all(item.version for item in stored if item.is_new)
+    except IntegrityError:
+        # Another request stored a version of the same questionnaire since we looked.
+        keys = ", ".join(sorted({item.key for item in stored if item.is_new}))
+        raise StoredMeanwhile(
+            f"Someone else stored a new version of {keys} at the same moment, so nothing "
+            "was stored. Check the files again: they are compared with that version now."
+        ) from None
     return stored
 
 

@@ -18,6 +18,7 @@ from flask import (
 )
 
 from surveyapp.db import get_session
+from surveyapp.errors import StoredMeanwhile
 from surveyapp.models import Programme
 from surveyapp.questionnaires import catalogue, redcap, uploading, xlsform
 from surveyapp.questionnaires.answers import as_posted, error_labels, read_page, summary
@@ -38,6 +39,14 @@ from surveyapp.web.permissions import (
 )
 
 bp = Blueprint("questionnaires", __name__, url_prefix="/admin", template_folder="templates")
+
+
+@bp.errorhandler(StoredMeanwhile)
+def stored_meanwhile(error: StoredMeanwhile):
+    """Two people stored a version of one questionnaire at once: the second is told, not a 500."""
+    get_session().rollback()
+    flash(str(error), "error")
+    return redirect(url_for(".questionnaire_list"), code=303)
 
 
 #: Preview answers live in the signed session cookie, never in the database;

@@ -7,13 +7,14 @@ import re
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from surveyapp import PROJECT_ROOT
 from surveyapp.models import Answer, AuditEvent, QuestionnaireVersion
-from surveyapp.questionnaires import catalogue, load_all
+from surveyapp.questionnaires import Catalogue, catalogue, load_all
 from surveyapp.questionnaires.comparability import breaking_changes
 from surveyapp.questionnaires.loader import check_source
 from tests.conftest import NOW
@@ -388,3 +389,40 @@ def test_storing_the_folder_files_never_undoes_a_version_from_the_browser(client
     newest = catalogue.latest_versions(session)["session_evaluation"]
     assert (newest.number, newest.source_text) == (2, changed)
     assert "The file holds version 1" in client.get("/admin/questionnaires").text
+
+
+def test_a_version_stored_by_someone_else_at_the_same_moment_is_a_clear_message(
+    client, auth, session
+):
+    auth.login()
+    catalogue.store_versions(session, load_all(SHIPPED), now=NOW)
+    session.commit()
+    mine = SESSION_TEXT.replace("What kind of session was it?", "What sort of session was it?")
+    theirs = SESSION_TEXT.replace("What kind of session was it?", "Which session was it?")
+    report = upload(client, ("session_evaluation.yaml", mine.encode()))
+
+    raced = []
+
+    def someone_else_stores_first(flushing, context, instances):
+        if raced or not any(isinstance(obj, QuestionnaireVersion) for obj in flushing.new):
+            return
+        raced.append(True)
+        with Session(flushing.get_bind()) as other:
+            result = check_source(theirs.encode(), "session_evaluation.yaml")
+            catalogue.store_versions(other, Catalogue([result]), now=NOW)
+            other.commit()
+
+    event.listen(Session, "before_flush", someone_else_stores_first)
+    try:
+        stored = client.post(
+            "/admin/questionnaires/upload/store", data={"content": stored_content(report)}
+        )
+    finally:
+        event.remove(Session, "before_flush", someone_else_stores_first)
+
+    assert stored.status_code == 303
+    page = client.get(stored.location).text.replace("&#34;", '"')
+    assert "Someone else stored a new version of session_evaluation at the same moment" in page
+    session.expire_all()
+    versions = catalogue.versions_of(session, "session_evaluation")
+    assert sorted((v.number, v.source_text == theirs) for v in versions) == [(1, False), (2, True)]
