@@ -97,11 +97,21 @@ def for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _spreadsheet_text(column: pd.Series) -> pd.Series:
-    """Neutralise one column, each distinct text once (a team's name repeats in every row)."""
+    """Neutralise one column (codebook cells rendered as text first)."""
     if pd.api.types.infer_dtype(column, skipna=True) != "string":
         return neutralised(column.map(_rendered))
+    return each_distinct(column, neutralised)
+
+
+def each_distinct(column: pd.Series, clean) -> pd.Series:
+    """Apply ``clean`` (a Series -> Series function) to each distinct value of a column once.
+
+    A team's name, an item's label or an answer code repeats in every row of a wide or
+    long file: cleaning the distinct values and putting them back is many times faster
+    than cleaning every cell. Missing values stay missing.
+    """
     codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
-    safe = neutralised(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    safe = clean(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
     values = column.astype(object).to_numpy(copy=True)
     present = codes >= 0
     values[present] = safe[codes[present]]
@@ -208,7 +218,7 @@ def to_sav_bytes(
             data[column] = numbers
             formats[column] = _number_format(numbers)
         else:
-            text = without_control_characters(frame[column])
+            text = each_distinct(frame[column], without_control_characters)
             data[column] = text.where(text.notna(), None).astype(object)
     table = pd.DataFrame(data, columns=list(frame.columns))
     labels = {column: sav_label(str(meta.at[column, "label"])) for column in frame.columns}
@@ -303,6 +313,13 @@ def dta_names(columns: list[str], labelled: set[str] = frozenset()) -> dict[str,
     return names
 
 
+def _dta_text(texts: pd.Series) -> pd.Series:
+    """Texts without control characters, each within Stata's limit for a text cell."""
+    return without_control_characters(texts).map(
+        lambda value: cut_to_bytes(str(value), DTA_TEXT_BYTES)
+    )
+
+
 def to_dta_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str = "") -> bytes:
     """Write a table as a Stata ``.dta`` file (version 15), described by its codebook.
 
@@ -328,10 +345,8 @@ def to_dta_bytes(frame: pd.DataFrame, codebook: pd.DataFrame, *, file_label: str
                 frame[column].astype(object), errors="coerce"
             ).astype(float)
         else:
-            text = without_control_characters(frame[column])
-            data[names[column]] = text.map(
-                lambda value: cut_to_bytes(str(value), DTA_TEXT_BYTES) if pd.notna(value) else ""
-            ).astype(object)
+            text = each_distinct(frame[column], _dta_text)
+            data[names[column]] = text.where(text.notna(), "").astype(object)
     table = pd.DataFrame(data, columns=[names[column] for column in frame.columns])
     labels = {
         names[column]: cut_to_bytes(
