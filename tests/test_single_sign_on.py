@@ -175,3 +175,38 @@ def test_an_account_made_by_signing_in_has_no_password_that_works(session):
     assert not accounts.check_password(made, "!single-sign-on")
     assert accounts.authenticate(session, email="nia@kent.gov.uk", password="", now=NOW) is None
     assert session.scalars(select(User.email)).all() == ["nia@kent.gov.uk"]
+
+
+def test_an_answer_naming_another_issuer_is_refused_before_the_code_is_used(make_app, session):
+    client = make_app(**COUNCIL).test_client()
+    with client.session_transaction() as cookie:
+        cookie["sso_pending"] = {
+            "provider": "council",
+            "purpose": "sign_in",
+            "next": "/",
+            "started": 2**40,
+        }
+
+    response = client.get("/auth/sso/council/callback?code=c&state=s&iss=https://evil.example")
+
+    assert response.status_code == 400
+    assert "another issuer" in session.scalars(select(AuditEvent.summary)).one()
+
+
+def test_metadata_naming_another_issuer_is_refused(make_app, session, tmp_path):
+    from tests.oidc_provider import free_port, start_provider, stop_provider
+
+    port = free_port()
+    provider = start_provider(tmp_path, port=port, redirect_uri="http://127.0.0.1/cb", accounts=[])
+    try:
+        # The same server, reached by another name: its metadata says 127.0.0.1, not localhost.
+        client = make_app(
+            **(COUNCIL | {"OIDC_COUNCIL_ISSUER": f"http://localhost:{port}"})
+        ).test_client()
+        response = client.get("/auth/sso/council")
+    finally:
+        stop_provider(provider)
+
+    assert response.status_code == 400
+    summary = session.scalars(select(AuditEvent.summary)).one()
+    assert f"its metadata names another issuer, 'http://127.0.0.1:{port}'" in summary

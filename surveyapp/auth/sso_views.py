@@ -103,6 +103,10 @@ def sso_start(name: str):
     redirect_uri = current_app.config["BASE_URL"].rstrip("/") + url_for(".sso_callback", name=name)
     extra = {"prompt": "login", "max_age": 0} if purpose == "confirm" else {}
     try:
+        issuer = client.load_server_metadata().get("issuer")
+        if issuer != provider.issuer:
+            # Metadata from somewhere pretending to be the provider (or a typing mistake).
+            return _refuse(provider, f"its metadata names another issuer, {str(issuer)[:200]!r}")
         return client.authorize_redirect(redirect_uri, **extra)
     except (RequestException, ValueError, KeyError, RuntimeError) as problem:
         return _refuse(provider, f"its settings could not be read ({type(problem).__name__})")
@@ -120,6 +124,9 @@ def sso_callback(name: str):
     ):
         # Also this address a second time: the state was for one answer only.
         return _refuse(provider, "no sign-in was under way in this browser (state unknown or used)")
+    if request.args.get("iss", provider.issuer) != provider.issuer:
+        # A mix-up: the answer comes from another provider than the one asked (RFC 9207).
+        return _refuse(provider, "the answer names another issuer")
     leeway = int(current_app.config["OIDC_CLOCK_LEEWAY_SECONDS"])
     try:
         # Named here, each: Authlib checks the audience only when told to.
