@@ -83,6 +83,12 @@ def step_up_providers(user) -> list[sso.Provider]:
     return [provider for provider in providers() if provider.issuer in issuers]
 
 
+@bp.app_context_processor
+def _single_sign_on() -> dict:
+    """For "Your account": the providers the signed-in person is linked at."""
+    return {"linked_providers": step_up_providers, "sso_providers": providers}
+
+
 @bp.get("/sso/<name>")
 def sso_start(name: str):
     """Send the person to the provider to sign in (or, for step-up, to sign in again).

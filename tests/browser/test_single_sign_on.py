@@ -203,6 +203,7 @@ def test_step_up_signs_in_again_with_the_provider(site, page):
     _provider_form(page, site, ADA)  # the provider asks again (prompt=login, max_age=0)
 
     assert page.url.endswith("/auth/account")
+    assert "Linked to Test Council" in page.inner_text("#single-sign-on-state")
     downloaded = page.request.get(site.url + full, max_redirects=0)
     assert downloaded.status == 200
     assert "_full" in downloaded.headers["content-disposition"]
