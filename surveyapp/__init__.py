@@ -70,6 +70,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Host names a request may be addressed to (comma-separated in the environment);
         # None: the host of BASE_URL when served for real, anything when developing.
         TRUSTED_HOSTS=None,
+        # Single sign-on: OpenID Connect providers by short name (comma-separated), each with
+        # OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _NAME and optionally _ALLOW_DOMAINS
+        # with _DEFAULT_ROLE (README, "Single sign-on"). Empty: passwords only.
+        OIDC_PROVIDERS="",
+        OIDC_CLOCK_LEEWAY_SECONDS=60,  # clock difference allowed with a provider's tokens
+        PASSWORD_SIGN_IN=True,  # False: staff sign in with a provider only
     )
     app.config.from_prefixed_env("SURVEYAPP")
     if test_config is not None:
@@ -77,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _ensure_secret_key(app)
     _check_two_step(app)
+    _check_single_sign_on(app)
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = not _developing(app)
     app.config["TRUSTED_HOSTS"] = trusted_hosts(
@@ -165,6 +172,19 @@ def _check_two_step(app: Flask) -> None:
         app.config["REQUIRE_TWO_STEP"] = check_requirement(app.config["REQUIRE_TWO_STEP"])
     except TwoStepProblem as problem:
         raise ConfigError(str(problem)) from None
+
+
+def _check_single_sign_on(app: Flask) -> None:
+    """:raises ConfigError: naming the variable of a provider that is missing or wrong."""
+    from surveyapp.auth import sso_views
+
+    setting = app.config["PASSWORD_SIGN_IN"]
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    value = words.get(str(setting).strip().lower())
+    if value is None:
+        raise ConfigError(f"SURVEYAPP_PASSWORD_SIGN_IN must be true or false, not “{setting}”.")
+    app.config["PASSWORD_SIGN_IN"] = value
+    sso_views.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

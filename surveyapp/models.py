@@ -42,6 +42,7 @@ from surveyapp.staff.models import (  # noqa: F401
     PasswordReset,
     ProgrammeMember,
     RecoveryCode,
+    SignInLink,
     User,
 )
 from surveyapp.waves.models import (  # noqa: F401

@@ -252,3 +252,57 @@ def test_the_migrated_audit_log_refuses_truncate_on_postgresql(app, database_url
     assert "append-only" in refused
     assert kept == 1
     assert emptied_after_downgrade  # the revision is what refuses it
+
+
+BEFORE_SIGN_IN_LINKS = "7a1c2f0d9b3e"  # two-step verification; before single sign-on
+
+
+def test_single_sign_on_links_arrive_empty_beside_existing_answers(app, database_url):
+    engine, config = _fresh(app, database_url)
+    command.upgrade(config, ANSWERS_REVISION)
+    with engine.begin() as connection:
+        for statement in ROWS:
+            connection.execute(text(statement))
+    command.upgrade(config, BEFORE_SIGN_IN_LINKS)
+
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        links = connection.execute(text("SELECT COUNT(*) FROM sign_in_links")).scalar()
+        connection.execute(
+            text(
+                "INSERT INTO sign_in_links (user_id, issuer, subject, email, created_at) VALUES "
+                "(2, 'https://login.example', 'sub-1', 'eva@example.org', '2030-01-03 00:00:00')"
+            )
+        )
+    with engine.connect() as connection:
+        try:
+            connection.execute(
+                text(
+                    "INSERT INTO sign_in_links (user_id, issuer, subject, email, created_at) "
+                    "VALUES (1, 'https://login.example', 'sub-1', 'a@example.org', "
+                    "'2030-01-03 00:00:00')"
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - each engine raises its own error class
+            second_person_same_subject = type(exc).__name__
+        else:
+            second_person_same_subject = ""
+        connection.rollback()
+        answers = connection.execute(
+            text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
+        ).all()
+    command.downgrade(config, BEFORE_SIGN_IN_LINKS)
+    with engine.connect() as connection:
+        after_downgrade = connection.execute(
+            text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
+        ).all()
+        users = connection.execute(text("SELECT email FROM users ORDER BY id")).scalars().all()
+
+    assert links == 0
+    assert second_person_same_subject == "IntegrityError"
+    assert [(key, json.loads(value)) for key, value in answers] == [
+        ("comments", "Très bien"),
+        ("motivation", 4),
+    ]
+    assert after_downgrade == answers
+    assert users == ["admin@example.org", "eva@example.org"]

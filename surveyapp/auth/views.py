@@ -14,7 +14,6 @@ left) do not count as activity, or an open dashboard would never expire.
 
 import functools
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from flask import (
@@ -31,20 +30,15 @@ from flask import (
 )
 
 from surveyapp.audit import operations as audit
-from surveyapp.auth import password_reset as resets
 from surveyapp.auth import two_step
 from surveyapp.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
     EnrolForm,
-    ForgotPasswordForm,
-    NewPasswordForm,
     SignInForm,
 )
 from surveyapp.db import get_session
-from surveyapp.mail import DeliveryFailed, mailer_from_config
 from surveyapp.models import User
-from surveyapp.reminders import sending
 from surveyapp.staff import operations as accounts
 from surveyapp.web.context import now
 
@@ -59,6 +53,8 @@ PENDING_USER = "pending_user_id"
 PENDING_AT = "pending_at"
 PENDING_NEXT = "pending_next"
 PENDING_MINUTES = 10
+#: The provider a person signed in with (single sign-on): no two-step code of ours is asked.
+SIGNED_IN_WITH = "signed_in_with"
 #: Sent by app.js on requests the page makes by itself (htmx polling).
 BACKGROUND_HEADER = "X-Surveyapp-Background"
 
@@ -179,7 +175,7 @@ def login_required(view):
             if g.get("pending_user") is not None:
                 return redirect(url_for("auth.two_step_code"), code=303)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), code=303)
-        if must_enrol(g.user):
+        if must_enrol(g.user) and not session.get(SIGNED_IN_WITH):
             return redirect(url_for("auth.two_step_setup"), code=303)
         return view(**kwargs)
 
@@ -192,7 +188,9 @@ def login():
     """Sign a member of the study team in: the password, then a code if they need one."""
     form = SignInForm()
     failed = False
-    if form.validate_on_submit():
+    if not current_app.config["PASSWORD_SIGN_IN"]:
+        form = None  # single sign-on only: the password form is neither shown nor taken
+    elif form.validate_on_submit():
         db = get_session()
         user = accounts.authenticate(
             db,
@@ -217,8 +215,13 @@ def login():
             return redirect(target, code=303)
         db.commit()  # the refused attempt stays in the audit log
         failed = True
-    status = 422 if form.errors or failed else 200
-    return render_template("auth/login.html", form=form, failed=failed), status
+    if form is None:
+        status = 405 if request.method == "POST" else 200
+    else:
+        status = 422 if form.errors or failed else 200
+    return render_template(
+        "auth/login.html", form=form, failed=failed, providers=sso_views.providers()
+    ), status
 
 
 def requirement() -> str:
@@ -432,7 +435,7 @@ def confirm_password():
     """Step-up: the password again before a full export, an erasure or a role change."""
     form = ConfirmPasswordForm()
     failed = False
-    if form.validate_on_submit():
+    if current_app.config["PASSWORD_SIGN_IN"] and form.validate_on_submit():
         db = get_session()
         if accounts.check_password(g.user, form.password.data):
             session[CONFIRMED_AT] = now().isoformat()
@@ -459,7 +462,11 @@ def confirm_password():
     status = 422 if form.errors or failed else 200
     minutes = current_app.config["STEP_UP_MINUTES"]
     return render_template(
-        "auth/confirm_password.html", form=form, failed=failed, minutes=minutes
+        "auth/confirm_password.html",
+        form=form if current_app.config["PASSWORD_SIGN_IN"] else None,
+        failed=failed,
+        minutes=minutes,
+        providers=sso_views.step_up_providers(g.user),
     ), status
 
 
@@ -483,99 +490,6 @@ def sessions_end_others():
     db.commit()
     flash("You are signed out everywhere else. This browser stays signed in.")
     return redirect(url_for(".account"), code=303)
-
-
-@bp.route("/forgot-password", methods=["GET", "POST"])
-def password_forgot():
-    """Ask for a link to choose a new password; the answer is the same for any address."""
-    form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        db = get_session()
-        started = resets.start(db, form.email.data, now())
-        if started is None:
-            audit.record(
-                db,
-                action="password.reset_asked",
-                summary="Password reset asked for an address with no account that can sign in",
-                actor=None,
-                actor_label="(no such account)",
-                address=request.remote_addr or "",
-                now=now(),
-            )
-        else:
-            user, token = started
-            problem = _send_reset_link(user, token)
-            audit.record(
-                db,
-                action="password.reset_asked",
-                summary="Password reset link "
-                + (f"not sent: {problem}" if problem else "sent by email"),
-                actor=user,
-                address=request.remote_addr or "",
-                now=now(),
-            )
-        db.commit()
-        return redirect(url_for(".password_forgot_sent"), code=303)
-    status = 422 if form.errors else 200
-    return render_template("auth/password_forgot.html", form=form), status
-
-
-def _send_reset_link(user: User, token: str) -> str:
-    """Email the link (from BASE_URL, never the request's Host); "" when sent, else why not."""
-    link = f"{current_app.config['BASE_URL'].rstrip('/')}{url_for('.password_reset', token=token)}"
-    subject, body = resets.email_text(link)
-    try:
-        mailer = mailer_from_config(current_app.config)
-    except ValueError as problem:
-        return str(problem)
-    if mailer.transport == "outbox":
-        return "there is no mail server"
-    domain = sending.settings_from_config(current_app.config).domain
-    try:
-        mailer.send(to=user.email, subject=subject, body=body, message_id=make_msgid(domain=domain))
-    except (DeliveryFailed, OSError) as failure:
-        return f"the mail server said: {failure}"
-    finally:
-        mailer.close()
-    return ""
-
-
-@bp.get("/forgot-password/sent")
-def password_forgot_sent():
-    return render_template("auth/password_forgot_sent.html")
-
-
-@bp.route("/reset-password/<token>", methods=["GET", "POST"])
-def password_reset(token: str):
-    """Choose a new password from the link in the email: once, within the hour."""
-    db = get_session()
-    reset = resets.find(db, token, now())
-    if reset is None:
-        return render_template("auth/password_reset_gone.html"), 404
-    form = NewPasswordForm()
-    if form.validate_on_submit():
-        if form.password.data != form.again.data:
-            form.again.errors.append("Enter the same new password twice")
-        else:
-            try:
-                user = resets.finish(db, reset, form.password.data, now())
-            except accounts.AccountProblem as problem:
-                form.password.errors.append(str(problem))
-            else:
-                audit.record(
-                    db,
-                    action="password.reset",
-                    summary="Password changed with an emailed link; every session ended",
-                    actor=user,
-                    address=request.remote_addr or "",
-                    now=now(),
-                )
-                db.commit()
-                session.clear()
-                flash("Your password has been changed. Sign in with it.")
-                return redirect(url_for(".login"), code=303)
-    status = 422 if form.errors else 200
-    return render_template("auth/password_reset.html", form=form), status
 
 
 @bp.post("/logout")
@@ -623,3 +537,7 @@ def _safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
             return target
     return url_for("people.index")
+
+
+# Routes of this blueprint kept in their own modules, to keep this one readable.
+from surveyapp.auth import reset_views, sso_views  # noqa: E402, F401

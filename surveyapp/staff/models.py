@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from surveyapp.db import Base
@@ -87,3 +87,22 @@ class PasswordReset(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class SignInLink(Base):
+    """A staff account's identity at a single sign-on provider: the provider's subject,
+    remembered after the first sign-in matched the account on a verified email, so that a
+    later change of email at either end signs in the same person."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (UniqueConstraint("issuer", "subject"), UniqueConstraint("user_id", "issuer"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: The provider's issuer URL, as its ID tokens say it: subjects are unique per issuer.
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    #: The verified email the first match was made on.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
