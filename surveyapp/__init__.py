@@ -65,7 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_REPLY_TO="",  # where replies go (Reply-To); empty: to the sender address
         MAIL_DOMAIN="",  # the domain of each Message-ID; empty: the host of BASE_URL
         MAIL_SIGNATURE="",  # signs emails; the programme's "run by" when empty
-        MAIL_PER_MINUTE=0,  # cap on messages a minute for throttling mail systems; 0: none
+        MAIL_PER_MINUTE=30,  # messages a minute at most (Exchange Online's limit); 0: no cap
         MAIL_LEASE_SECONDS=600,  # a message taken this long ago and never finished is retried
         # Host names a request may be addressed to (comma-separated in the environment);
         # None: the host of BASE_URL when served for real, anything when developing.

@@ -20,6 +20,7 @@ from surveyapp.reminders.models import (  # noqa: F401
     MESSAGE_STATES,
     STEP_AUDIENCES,
     EmailTemplate,
+    MailPause,
     Message,
     ReminderStep,
 )

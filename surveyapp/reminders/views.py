@@ -46,8 +46,8 @@ from surveyapp.web.permissions import (
 bp = Blueprint("reminders", __name__, url_prefix="/admin", template_folder="templates")
 logger = logging.getLogger(__name__)
 
-#: Messages "Send now" delivers while the administrator waits; `flask reminders send`
-#: (run by cron) delivers whatever is left.
+#: Messages "Send now" delivers while the administrator waits (with a pace set, as many as
+#: the pace allows in ten seconds); `flask reminders send` (run by cron) sends the rest.
 SEND_NOW_LIMIT = 500
 
 
@@ -250,7 +250,7 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
         mailer,
         clock=current_app.config["CLOCK"],
         settings=settings,
-        limit=SEND_NOW_LIMIT,
+        limit=max(1, settings.per_minute // 6) if settings.per_minute else SEND_NOW_LIMIT,
     )
     logger.info(
         "Delivery after sending step %s of wave %s by user %s: %s sent, %s failed, %s cancelled",
@@ -267,6 +267,16 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
         message += f", {report.failed} failed (they are retried later)"
     if report.cancelled:
         message += f", {report.cancelled} not sent because the person no longer qualifies"
+    if report.unsure:
+        message += f", {report.unsure} may have been sent (see the outbox)"
+    if report.paused_until:
+        message += (
+            f". The mail server asked us to wait (“{report.paused_because}”): sending "
+            f"starts again after {local_time(report.paused_until)}"
+        )
+    handled = report.sent + report.failed + report.cancelled + report.unsure
+    if queued > handled and not report.paused_until:
+        message += ". The rest go at the set pace with the scheduled sending"
     flash(message + ".")
     return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
 
