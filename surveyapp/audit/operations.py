@@ -55,6 +55,8 @@ ACTIONS = {
     "reminders.plan": "Reminder plan or email changed",
     "reminders.send": "Reminders sent",
     "reminders.test": "Test email sent to staff",
+    "message.send_again": "Email that may have been sent queued again",
+    "message.mark_sent": "Email that may have been sent marked as sent",
     "export.download": "Data downloaded",
     "session.plan": "Session created, changed or deleted",
     "session.import": "Sessions imported",

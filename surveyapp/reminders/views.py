@@ -507,6 +507,7 @@ def outbox_list(wave_id: int):
         states=plan.SHOWN_STATES,
         totals=plan.state_counts(db, wave),
         found=plan.outbox(db, wave, state=state, page=page_number(), per_page=PER_PAGE),
+        form=ActionForm(),
     )
 
 
@@ -525,7 +526,47 @@ def message_detail(wave_id: int, message_id: int):
         message=message,
         message_id=message_id_for(message.id, domain),
         sender=current_app.config["MAIL_FROM"],
+        form=ActionForm(),
     )
+
+
+@bp.post("/waves/<int:wave_id>/outbox/<int:message_id>/send-again")
+@requires("manage_waves")
+def message_send_again(wave_id: int, message_id: int):
+    """Queue again a message that may have been sent: the administrator says it did not."""
+    return _decide(wave_id, message_id, again=True)
+
+
+@bp.post("/waves/<int:wave_id>/outbox/<int:message_id>/mark-sent")
+@requires("manage_waves")
+def message_mark_sent(wave_id: int, message_id: int):
+    """Record as sent a message that may have been sent: the administrator says it did."""
+    return _decide(wave_id, message_id, again=False)
+
+
+def _decide(wave_id: int, message_id: int, *, again: bool):
+    wave = wave_or_404(wave_id)
+    message = get_session().get(Message, message_id)
+    if message is None or message.wave_id != wave.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    to = f"“{message.subject}” to {message.to_address}"
+    if not (plan.send_again(message) if again else plan.mark_as_sent(message)):
+        flash(f"Nothing changed: {to} is {message.state_words} now, not undecided.", "error")
+        return redirect(url_for(".outbox_list", wave_id=wave.id), code=303)
+    words = "queued to be sent again" if again else "marked as sent"
+    audit_action(
+        "message.send_again" if again else "message.mark_sent",
+        f"{to}, which may have been sent, {words}",
+        programme_id=wave.programme_id,
+        kind="message",
+        number=message.id,
+    )
+    get_session().commit()
+    later = " It goes with the next scheduled sending." if again else ""
+    flash(f"{to} {words}.{later}")
+    return redirect(url_for(".outbox_list", wave_id=wave.id), code=303)
 
 
 @bp.app_template_global("email_refusals")
