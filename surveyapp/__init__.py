@@ -169,6 +169,7 @@ def _check_two_step(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per area; the staff side's all live under /admin."""
+    from surveyapp.account.views import bp as account_bp
     from surveyapp.audit.views import bp as audit_bp
     from surveyapp.auth.views import bp as auth_bp
     from surveyapp.evaluations.views import bp as evaluations_bp
@@ -187,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
     permissions.init_app(app)
     for blueprint in (
         auth_bp,
+        account_bp,  # after auth_bp: its hooks need the signed-in person
         people_bp,
         questionnaires_bp,
         waves_bp,

@@ -43,6 +43,7 @@ from surveyapp.staff.models import (  # noqa: F401
     PasswordReset,
     ProgrammeMember,
     RecoveryCode,
+    StaffSession,
     User,
 )
 from surveyapp.waves.models import (  # noqa: F401

@@ -23,6 +23,7 @@ ACTIONS = {
     "sign_in_failed": "Sign-in refused",
     "sign_out": "Signed out",
     "sign_out.others": "Signed out everywhere else",
+    "sign_out.one": "Signed out of one other browser",
     "password.reset_asked": "Password reset link asked for",
     "password.reset": "Password changed with an emailed link",
     "sign_in.password": "Password accepted, code asked",
