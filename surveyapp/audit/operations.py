@@ -26,6 +26,7 @@ ACTIONS = {
     "sign_out.one": "Signed out of one other browser",
     "password.reset_asked": "Password reset link asked for",
     "password.reset": "Password changed with an emailed link",
+    "password.reset_sent": "Password reset link sent by an administrator",
     "sign_in.password": "Password accepted, code asked",
     "sign_in.confirm": "Password given again",
     "two_step.enrol": "Two-step verification set up",
