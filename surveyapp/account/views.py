@@ -17,7 +17,7 @@ from surveyapp.models import StaffSession, User
 from surveyapp.web.context import now
 from surveyapp.web.filters import local_time
 from surveyapp.web.forms import ActionForm
-from surveyapp.web.permissions import login_required
+from surveyapp.web.permissions import end_other_sessions, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/auth", template_folder="templates")
 #: The session cookie's key to this browser's row.
@@ -118,4 +118,20 @@ def session_end(row_id: int):
     )
     db.commit()
     flash(f"{browser}, signed in {local_time(row.signed_in_at)}, is signed out.")
+    return redirect(url_for("auth.account"), code=303)
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def sessions_end_others():
+    """Sign out everywhere else: every other browser or device signed in as you."""
+    db = get_session()
+    end_other_sessions(g.user)
+    if g.device is not None:
+        devices.end_all_of(db, g.user, now(), but=g.device.id)
+    audit.record(
+        db, action="sign_out.others", summary="Signed out everywhere else", actor=g.user, now=now()
+    )
+    db.commit()
+    flash("You are signed out everywhere else. This browser stays signed in.")
     return redirect(url_for("auth.account"), code=303)
