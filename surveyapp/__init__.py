@@ -65,7 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_REPLY_TO="",  # where replies go (Reply-To); empty: to the sender address
         MAIL_DOMAIN="",  # the domain of each Message-ID; empty: the host of BASE_URL
         MAIL_SIGNATURE="",  # signs emails; the programme's "run by" when empty
-        MAIL_PER_MINUTE=0,  # cap on messages a minute for throttling mail systems; 0: none
+        MAIL_PER_MINUTE=30,  # messages a minute at most (Exchange Online's limit); 0: no cap
         MAIL_LEASE_SECONDS=600,  # a message taken this long ago and never finished is retried
         # Host names a request may be addressed to (comma-separated in the environment);
         # None: the host of BASE_URL when served for real, anything when developing.
@@ -189,6 +189,7 @@ def _check_single_sign_on(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per area; the staff side's all live under /admin."""
+    from surveyapp.account.views import bp as account_bp
     from surveyapp.audit.views import bp as audit_bp
     from surveyapp.auth.views import bp as auth_bp
     from surveyapp.evaluations.views import bp as evaluations_bp
@@ -207,6 +208,7 @@ def _register_blueprints(app: Flask) -> None:
     permissions.init_app(app)
     for blueprint in (
         auth_bp,
+        account_bp,  # after auth_bp: its hooks need the signed-in person
         people_bp,
         questionnaires_bp,
         waves_bp,

@@ -252,13 +252,15 @@ def reminders_send(dry_run: bool) -> None:
         current_app.extensions["surveyapp.sessionmaker"], mailer, clock=_now, settings=settings
     )
     where = "sent by SMTP" if mailer.transport == "smtp" else "kept in the outbox (no SMTP set up)"
-    if queued or report.sent or report.failed or report.cancelled:
+    if queued or report.sent or report.failed or report.cancelled or report.unsure:
+        held = f", paused until {report.paused_until:%H:%M} UTC" if report.paused_until else ""
         with _session() as session:
             audit.record(
                 session,
                 action="reminders.send",
                 summary=f"Reminders run: {queued} message(s) queued, {report.sent} {where}, "
-                f"{report.failed} failed, {report.cancelled} cancelled",
+                f"{report.failed} failed, {report.cancelled} cancelled, "
+                f"{report.unsure} may have been sent{held}",
                 actor_label=COMMAND_LINE,
                 now=_now(),
             )
@@ -267,6 +269,18 @@ def reminders_send(dry_run: bool) -> None:
         f"{queued} message(s) queued; {report.sent} {where}, {report.failed} failed, "
         f"{report.cancelled} cancelled."
     )
+    if report.unsure:
+        click.echo(
+            f"{report.unsure} may have been sent (the connection was lost before the mail "
+            "server answered): not sent again; decide on the outbox page.",
+            err=True,
+        )
+    if report.paused_until is not None:
+        click.echo(
+            f"Sending paused until {report.paused_until:%H:%M:%S} UTC: the mail server "
+            f"answered “{report.paused_because}”. The rest wait, with no attempt counted.",
+            err=True,
+        )
     for error in report.errors[:20]:
         click.echo(f"  failed: {error}", err=True)
 

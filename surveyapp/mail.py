@@ -28,6 +28,44 @@ class DeliveryFailed(Exception):
     """The mail server refused a message; ``str()`` is its answer."""
 
 
+class ServerBusy(DeliveryFailed):
+    """No fault of the message: the server asked to slow down (``421`` or another ``4xx``),
+    could not be reached, or refused the connection or sign-in. The whole run waits."""
+
+
+class MaybeSent(DeliveryFailed):
+    """The connection was lost after the message itself was sent and before the server
+    answered: it may have been delivered, so it must not be sent again without asking."""
+
+
+class _Tracking:
+    """An SMTP connection that notes when a message's content has gone to the server."""
+
+    content_sent = False
+
+    def data(self, msg):
+        # smtplib's own DATA command, with one line more: note when the content has gone.
+        self.putcmd("data")
+        code, answer = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, answer)
+        content = re.sub(rb"(?m)^\.", b"..", msg if isinstance(msg, bytes) else msg.encode())
+        if content[-2:] != b"\r\n":
+            content += b"\r\n"
+        self.send(content + b".\r\n")
+        self.content_sent = True
+        code, answer = self.getreply()
+        return code, answer
+
+
+class _SMTP(_Tracking, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Tracking, smtplib.SMTP_SSL):
+    pass
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -109,7 +147,8 @@ class OutboxMailer:
 
 
 class SmtpMailer:
-    """One SMTP connection reused for a batch; reconnects once if the server dropped it."""
+    """One SMTP connection reused for a batch; reconnects once if the server dropped it
+    before the message was sent, never after (:class:`MaybeSent`)."""
 
     transport = "smtp"
 
@@ -127,14 +166,14 @@ class SmtpMailer:
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
         if settings.security == "tls":
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            connection: smtplib.SMTP = _SMTP_SSL(
                 settings.host,
                 settings.port,
                 timeout=settings.timeout,
                 context=ssl.create_default_context(),
             )
         else:
-            connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            connection = _SMTP(settings.host, settings.port, timeout=settings.timeout)
             if settings.security == "starttls":
                 connection.starttls(context=ssl.create_default_context())
         if settings.username:
@@ -168,29 +207,50 @@ class SmtpMailer:
         for attempt in (1, 2):
             try:
                 if self._connection is None:
-                    self._connection = self._connect()
+                    self._connection = self._open()
+                self._connection.content_sent = False
                 self._connection.send_message(message)
                 return
             except smtplib.SMTPServerDisconnected as error:
+                sent = self._connection is not None and self._connection.content_sent
                 self._connection = None
+                if sent:
+                    raise MaybeSent(_LOST_AFTER_SENDING) from error
                 if attempt == 2:
-                    raise DeliveryFailed(
-                        f"The mail server closed the connection: {error}"
-                    ) from error
+                    raise ServerBusy(f"The mail server closed the connection: {error}") from error
             except smtplib.SMTPResponseException as error:
                 text = error.smtp_error.decode("utf-8", "replace")
                 if error.smtp_code == 421:  # server going away: drop the connection
                     self.close()
-                raise DeliveryFailed(f"{error.smtp_code} {text}") from error
+                answer = f"{error.smtp_code} {text}"
+                raise (ServerBusy if 400 <= error.smtp_code < 500 else DeliveryFailed)(
+                    answer
+                ) from error
             except smtplib.SMTPRecipientsRefused as error:
+                codes = [code for code, _reason in error.recipients.values()]
                 answers = "; ".join(
                     f"{code} {reason.decode('utf-8', 'replace')}"
                     for code, reason in error.recipients.values()
                 )
-                raise DeliveryFailed(answers) from error
+                raise (ServerBusy if all(400 <= c < 500 for c in codes) else DeliveryFailed)(
+                    answers
+                ) from error
             except (OSError, smtplib.SMTPException) as error:
+                sent = self._connection is not None and self._connection.content_sent
                 self._connection = None
-                raise DeliveryFailed(f"Could not reach the mail server: {error}") from error
+                if sent:  # a timeout waiting for the answer to the content
+                    raise MaybeSent(_LOST_AFTER_SENDING) from error
+                raise ServerBusy(f"Could not reach the mail server: {error}") from error
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect and sign in; any failure here is the server's, never a message's."""
+        try:
+            return self._connect()
+        except smtplib.SMTPResponseException as error:
+            text = error.smtp_error.decode("utf-8", "replace")
+            raise ServerBusy(f"{error.smtp_code} {text}") from error
+        except (OSError, smtplib.SMTPException) as error:
+            raise ServerBusy(f"Could not reach the mail server: {error}") from error
 
     def close(self) -> None:
         if self._connection is not None:
@@ -200,6 +260,11 @@ class SmtpMailer:
                 pass
             self._connection = None
 
+
+_LOST_AFTER_SENDING = (
+    "The connection was lost after the message was sent, before the mail server answered: "
+    "it may have been delivered."
+)
 
 #: How a mail server says an address does not exist or takes no mail: an enhanced status
 #: of 5.1.x (bad mailbox, domain or syntax) or 5.2.1 (mailbox disabled), or, from a server

@@ -20,6 +20,7 @@ from surveyapp.reminders.models import (  # noqa: F401
     MESSAGE_STATES,
     STEP_AUDIENCES,
     EmailTemplate,
+    MailPause,
     Message,
     ReminderStep,
 )
@@ -43,6 +44,7 @@ from surveyapp.staff.models import (  # noqa: F401
     ProgrammeMember,
     RecoveryCode,
     SignInLink,
+    StaffSession,
     User,
 )
 from surveyapp.waves.models import (  # noqa: F401

@@ -247,4 +247,5 @@ def smtp_config(smtp_server):
         "MAIL_SECURITY": "none",
         "MAIL_FROM": "evaluation@example.org",
         "BASE_URL": "https://surveys.example.org",
+        "MAIL_PER_MINUTE": 0,  # at once: the default pace has its own tests
     }

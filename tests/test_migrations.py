@@ -306,3 +306,48 @@ def test_single_sign_on_links_arrive_empty_beside_existing_answers(app, database
     ]
     assert after_downgrade == answers
     assert users == ["admin@example.org", "eva@example.org"]
+
+
+BEFORE_PAUSES = "3c8e1f6a2b47"  # the revision before mail pauses and "may have been sent"
+MESSAGE_ROWS = [
+    "INSERT INTO invitations (id, wave_id, participant_id, token, pages_done, pages_total) "
+    "VALUES (1, 1, 1, 'tok', 0, 3)",
+    "INSERT INTO email_templates (id, wave_id, name, subject, body, updated_at) VALUES "
+    "(1, 1, 'invitation', 'S', 'B', '2030-01-01 00:00:00')",
+    "INSERT INTO reminder_steps (id, wave_id, position, label, days_after_opening, audience, "
+    "template_id) VALUES (1, 1, 1, 'Invitation', 0, 'not_completed', 1)",
+    "INSERT INTO messages (id, wave_id, step_id, invitation_id, to_address, subject, body, "
+    "state, attempts, last_error, queued_at, sent_at, transport) VALUES (1, 1, 1, 1, "
+    "'s@example.org', 'S', 'B', 'sent', 1, '', '2030-01-01 00:00:00', "
+    "'2030-01-01 00:01:00', 'smtp')",
+]
+
+
+def test_messages_survive_the_unsure_state_both_ways(app, database_url):
+    engine, config = _fresh(app, database_url)
+    command.upgrade(config, BEFORE_PAUSES)
+    with engine.begin() as connection:
+        for statement in ROWS[:5] + MESSAGE_ROWS:  # no answers: nobody completed
+            connection.execute(text(statement))
+
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        kept = connection.execute(text("SELECT state, sent_at FROM messages")).all()
+        connection.execute(text("UPDATE messages SET state = 'unsure'"))
+        pauses = connection.execute(text("SELECT COUNT(*) FROM mail_pauses")).scalar()
+    with engine.connect() as connection:
+        try:
+            connection.execute(text("UPDATE messages SET state = 'lost'"))
+        except Exception as exc:  # noqa: BLE001 - each engine raises its own error class
+            refused = str(exc)
+        else:
+            refused = ""
+        connection.rollback()
+    command.downgrade(config, BEFORE_PAUSES)
+    with engine.connect() as connection:
+        after_downgrade = connection.execute(text("SELECT state FROM messages")).scalar()
+
+    assert [(state, str(sent)) for state, sent in kept] == [("sent", "2030-01-01 00:01:00")]
+    assert pauses == 0
+    assert "state_known" in refused
+    assert after_downgrade == "failed"  # the old schema knows no "unsure"

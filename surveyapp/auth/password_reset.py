@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from email.utils import make_msgid
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from surveyapp.mail import DeliveryFailed, mailer_from_config
 from surveyapp.models import PasswordReset, User
+from surveyapp.reminders import sending
 from surveyapp.staff import operations as accounts
 
 VALID_FOR = timedelta(hours=1)
@@ -64,12 +67,37 @@ def finish(session: Session, reset: PasswordReset, password: str, now: datetime)
     return user
 
 
-def email_text(link: str, minutes: int = 60) -> tuple[str, str]:
+def email_text(link: str, minutes: int = 60, *, by_administrator: bool = False) -> tuple[str, str]:
     """The subject and body of the email that carries the link."""
+    asked = (
+        "An administrator sent you this link to choose a new password for your surveyapp "
+        "account.\n\n"
+        if by_administrator
+        else "Someone asked to reset the password of your surveyapp account.\n\n"
+    )
     body = (
-        "Someone asked to reset the password of your surveyapp account.\n\n"
-        f"To choose a new password, open this link within {minutes} minutes:\n\n{link}\n\n"
-        "The link works once. If you did not ask, ignore this email: your password stays "
-        "as it is.\n"
+        f"{asked}To choose a new password, open this link within {minutes} minutes:\n\n"
+        f"{link}\n\nThe link works once. If you did not ask, ignore this email: your "
+        "password stays as it is.\n"
     )
     return "Reset your surveyapp password", body
+
+
+def send_link(config, user: User, link: str, *, by_administrator: bool = False) -> str:
+    """Email ``link`` to ``user`` through the configured mail server: "" when sent, else
+    why not ("there is no mail server", or the server's answer)."""
+    subject, body = email_text(link, by_administrator=by_administrator)
+    try:
+        mailer = mailer_from_config(config)
+    except ValueError as problem:
+        return str(problem)
+    if mailer.transport == "outbox":
+        return "there is no mail server"
+    domain = sending.settings_from_config(config).domain
+    try:
+        mailer.send(to=user.email, subject=subject, body=body, message_id=make_msgid(domain=domain))
+    except (DeliveryFailed, OSError) as failure:
+        return f"the mail server said: {failure}"
+    finally:
+        mailer.close()
+    return ""

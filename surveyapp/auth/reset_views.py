@@ -1,8 +1,6 @@
 """Forgotten passwords: a single-use link by email, valid for an hour, the same answer
 whether or not the address is known. Routes of the ``auth`` blueprint."""
 
-from email.utils import make_msgid
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from surveyapp.audit import operations as audit
@@ -10,9 +8,7 @@ from surveyapp.auth import password_reset as resets
 from surveyapp.auth.forms import ForgotPasswordForm, NewPasswordForm
 from surveyapp.auth.views import bp
 from surveyapp.db import get_session
-from surveyapp.mail import DeliveryFailed, mailer_from_config
 from surveyapp.models import User
-from surveyapp.reminders import sending
 from surveyapp.staff import operations as accounts
 from surveyapp.web.context import now
 
@@ -55,21 +51,7 @@ def password_forgot():
 def _send_reset_link(user: User, token: str) -> str:
     """Email the link (from BASE_URL, never the request's Host); "" when sent, else why not."""
     link = f"{current_app.config['BASE_URL'].rstrip('/')}{url_for('.password_reset', token=token)}"
-    subject, body = resets.email_text(link)
-    try:
-        mailer = mailer_from_config(current_app.config)
-    except ValueError as problem:
-        return str(problem)
-    if mailer.transport == "outbox":
-        return "there is no mail server"
-    domain = sending.settings_from_config(current_app.config).domain
-    try:
-        mailer.send(to=user.email, subject=subject, body=body, message_id=make_msgid(domain=domain))
-    except (DeliveryFailed, OSError) as failure:
-        return f"the mail server said: {failure}"
-    finally:
-        mailer.close()
-    return ""
+    return resets.send_link(current_app.config, user, link)
 
 
 @bp.get("/forgot-password/sent")

@@ -478,20 +478,6 @@ def end_other_sessions(user: User) -> None:
         session[SESSION_VERSION] = user.session_version
 
 
-@bp.post("/sessions/end-others")
-@login_required
-def sessions_end_others():
-    """Sign out everywhere else: every other browser or device signed in as you."""
-    db = get_session()
-    end_other_sessions(g.user)
-    audit.record(
-        db, action="sign_out.others", summary="Signed out everywhere else", actor=g.user, now=now()
-    )
-    db.commit()
-    flash("You are signed out everywhere else. This browser stays signed in.")
-    return redirect(url_for(".account"), code=303)
-
-
 @bp.post("/logout")
 def logout():
     """Sign out and forget the session."""

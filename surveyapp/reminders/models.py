@@ -11,15 +11,18 @@ from surveyapp.db import Base
 from surveyapp.mail import refuses_address
 from surveyapp.waves.models import Invitation, Wave
 
-MESSAGE_STATES = ("queued", "sending", "sent", "failed", "cancelled")
+#: "unsure": the connection was lost after the message was sent and before the server's
+#: answer; it may have arrived, so it waits for an administrator to send it again or not.
+MESSAGE_STATES = ("queued", "sending", "sent", "unsure", "failed", "cancelled")
 #: The states as people read them: "kept" is a "sent" message that never left the app,
 #: because no mail server is set up (the in-app outbox took it).
-SHOWN_STATES = ("queued", "sending", "sent", "kept", "failed", "cancelled")
+SHOWN_STATES = ("queued", "sending", "sent", "kept", "unsure", "failed", "cancelled")
 STATE_WORDS = {
     "queued": "queued",
     "sending": "sending",
     "sent": "sent",
     "kept": "kept, not sent: no mail server",
+    "unsure": "may have been sent",
     "failed": "failed",
     "cancelled": "cancelled",
 }
@@ -83,7 +86,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("step_id", "invitation_id"),
         CheckConstraint(
-            "state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="state_known"
+            "state IN ('queued', 'sending', 'sent', 'unsure', 'failed', 'cancelled')",
+            name="state_known",
         ),
     )
 
@@ -134,3 +138,21 @@ class Message(Base):
             and self.next_attempt_at is None
             and refuses_address(self.last_error or "")
         )
+
+
+class MailPause(Base):
+    """The mail server asked the sender to slow down: no run sends before ``until``.
+
+    One row at most. ``strikes`` counts the runs in a row that the server held back, so
+    each pause is twice the last (to a limit); a run that sends without being held back
+    clears it.
+    """
+
+    __tablename__ = "mail_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    until: Mapped[datetime]
+    strikes: Mapped[int] = mapped_column(default=1)
+    #: The server's answer, for example "421 4.3.2 Service not available".
+    reason: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime]

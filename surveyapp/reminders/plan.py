@@ -165,6 +165,25 @@ def outbox(
     return paged(items, total, page, per_page)
 
 
+def send_again(message: Message) -> bool:
+    """An administrator's word on a message that may have been sent: queue it again (the
+    next run sends it). False when it is no longer "may have been sent"."""
+    if message.state != "unsure":
+        return False
+    message.state, message.last_error, message.transport = "queued", "", ""
+    message.claimed_at = message.next_attempt_at = message.sent_at = None
+    return True
+
+
+def mark_as_sent(message: Message) -> bool:
+    """An administrator's word on a message that may have been sent: it arrived (its sent
+    time stays when it went). False when it is no longer "may have been sent"."""
+    if message.state != "unsure":
+        return False
+    message.state, message.last_error, message.transport = "sent", "", "smtp"
+    return True
+
+
 def state_counts(session: Session, wave: Wave) -> dict[str, int]:
     return dict(
         session.execute(

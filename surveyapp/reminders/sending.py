@@ -10,6 +10,12 @@ renewed just before it is sent, and only if it is still this sender's (each
 take counts an attempt, so a changed count means another sender took it): a
 slow server or a low MAIL_PER_MINUTE can make a batch outlast the lease, but
 the lease only has to outlast one message.
+
+A mail server that says "not now" (``421`` or another ``4xx``, or no answer at all) stops
+the run: the message in hand and the rest of the batch go back to the queue with no
+attempt counted, and the pause is kept (:mod:`surveyapp.reminders.pause`) so the next run
+waits too. A message whose connection was lost after it was sent and before the server
+answered is "unsure" and is never sent again without an administrator's word.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload, sessionmaker
 
-from surveyapp.mail import DeliveryFailed, Mailer, message_id_for
+from surveyapp.mail import DeliveryFailed, Mailer, MaybeSent, ServerBusy, message_id_for
 from surveyapp.models import (
     EmailTemplate,
     Invitation,
@@ -35,7 +41,7 @@ from surveyapp.models import (
 )
 from surveyapp.questionnaires.catalogue import cached_questionnaire_of
 from surveyapp.reminders import emails as templates
-from surveyapp.reminders import html_part
+from surveyapp.reminders import html_part, pause
 from surveyapp.reminders.calendar import long_date, send_day_of, working_days_after
 from surveyapp.timezones import to_local
 
@@ -51,7 +57,8 @@ class SendSettings:
     lease: timedelta = timedelta(minutes=10)
     max_attempts: int = 5
     first_retry: timedelta = timedelta(minutes=5)
-    per_minute: int = 0  # 0: as fast as the server takes them
+    per_minute: int = 30  # Exchange Online's limit per mailbox; 0: as fast as the server takes
+
     batch: int = 100
 
 
@@ -60,7 +67,13 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     cancelled: int = 0
+    #: Lost after sending, before the server answered: they wait for an administrator.
+    unsure: int = 0
     errors: list[str] = field(default_factory=list)
+    #: When the mail server held the run back (now or in an earlier run): until when, and
+    #: its answer.
+    paused_until: datetime | None = None
+    paused_because: str = ""
 
 
 def settings_from_config(config) -> SendSettings:
@@ -73,7 +86,7 @@ def settings_from_config(config) -> SendSettings:
         zone=config["STUDY_TIMEZONE"],
         signature=config.get("MAIL_SIGNATURE", ""),
         domain=domain,
-        per_minute=int(config.get("MAIL_PER_MINUTE") or 0),
+        per_minute=int(config.get("MAIL_PER_MINUTE") or 0),  # the default config says 30
         lease=timedelta(seconds=int(config.get("MAIL_LEASE_SECONDS") or 600)),
     )
 
@@ -392,6 +405,7 @@ def _record(message: Message, now: datetime, settings: SendSettings, error: str 
         message.state, message.sent_at, message.last_error = "sent", now, ""
         return "sent"
     message.last_error = error
+    # Only the message's own faults come here: "not now" answers pause the run instead.
     permanent = error[:1] == "5" or message.attempts >= settings.max_attempts
     message.state = "failed"
     message.next_attempt_at = (
@@ -414,9 +428,14 @@ def deliver(
     This is a job, like a CLI command: it owns its transactions.
     """
     report = DeliveryReport()
-    pause = 60 / settings.per_minute if settings.per_minute else 0
+    gap = 60 / settings.per_minute if settings.per_minute and mailer.transport == "smtp" else 0
     handled = 0
     try:
+        with make_session() as session:
+            held = pause.waiting(session, clock())
+            if held is not None:
+                report.paused_until, report.paused_because = held.until, held.reason
+                return report
         while limit is None or handled < limit:
             with make_session() as session:
                 ids = claim(session, now=clock(), settings=settings)
@@ -436,19 +455,61 @@ def deliver(
                     .order_by(Message.id)
                 ).all()
                 taken = {message.id: message.attempts for message in batch}
-                for message in batch:
+                for position, message in enumerate(batch):
                     mine = renew(session, message, taken=taken[message.id], now=clock())
                     session.commit()
                     if not mine:  # the lease ran out and another sender has it now
                         continue
-                    _deliver_one(session, message, mailer, clock, settings, report)
+                    try:
+                        _deliver_one(session, message, mailer, clock, settings, report)
+                    except ServerBusy as busy:
+                        _hold_back(session, batch[position:], taken, str(busy), clock(), report)
+                        session.commit()
+                        break
                     session.commit()
                     handled += 1
-                    if pause:
-                        sleep(pause)
+                    if gap:
+                        sleep(gap)
+                if report.paused_until is not None:
+                    break
+        if report.paused_until is None and (report.sent or report.failed):
+            with make_session() as session:
+                pause.clear(session)  # the server takes messages again
+                session.commit()
     finally:
         mailer.close()
     return report
+
+
+def _hold_back(
+    session: Session,
+    unsent: list[Message],
+    taken: dict[int, int],
+    answer: str,
+    now: datetime,
+    report: DeliveryReport,
+) -> None:
+    """The server said "not now": put the unsent back, uncounted, and pause every run."""
+    held = pause.hold(session, answer, now)
+    note = f"Held back: the mail server answered “{answer}”. No attempt is counted."
+    for message in unsent:
+        session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.state == "sending",
+                Message.attempts == taken[message.id],  # still this sender's
+            )
+            .values(
+                state="queued",
+                attempts=Message.attempts - 1,
+                claimed_at=None,
+                last_error=note if message is unsent[0] else Message.last_error,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    report.paused_until, report.paused_because = held.until, answer
+    report.errors.append(f"The mail server held sending back: {answer}")
 
 
 def _deliver_one(
@@ -480,6 +541,14 @@ def _deliver_one(
             date=clock(),
         )
         message.transport = mailer.transport
+    except MaybeSent as lost:
+        message.state, message.last_error, message.transport = "unsure", str(lost), "smtp"
+        message.sent_at = clock()
+        report.unsure += 1
+        report.errors.append(f"{message.to_address}: {lost}")
+        return
+    except ServerBusy:
+        raise
     except DeliveryFailed as failure:
         error = str(failure) or "The mail server refused the message."
         report.errors.append(f"{message.to_address}: {error}")

@@ -46,8 +46,8 @@ from surveyapp.web.permissions import (
 bp = Blueprint("reminders", __name__, url_prefix="/admin", template_folder="templates")
 logger = logging.getLogger(__name__)
 
-#: Messages "Send now" delivers while the administrator waits; `flask reminders send`
-#: (run by cron) delivers whatever is left.
+#: Messages "Send now" delivers while the administrator waits (with a pace set, as many as
+#: the pace allows in ten seconds); `flask reminders send` (run by cron) sends the rest.
 SEND_NOW_LIMIT = 500
 
 
@@ -250,7 +250,7 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
         mailer,
         clock=current_app.config["CLOCK"],
         settings=settings,
-        limit=SEND_NOW_LIMIT,
+        limit=max(1, settings.per_minute // 6) if settings.per_minute else SEND_NOW_LIMIT,
     )
     logger.info(
         "Delivery after sending step %s of wave %s by user %s: %s sent, %s failed, %s cancelled",
@@ -267,6 +267,16 @@ def _send_now(wave: Wave, step: ReminderStep, settings: sending.SendSettings):
         message += f", {report.failed} failed (they are retried later)"
     if report.cancelled:
         message += f", {report.cancelled} not sent because the person no longer qualifies"
+    if report.unsure:
+        message += f", {report.unsure} may have been sent (see the outbox)"
+    if report.paused_until:
+        message += (
+            f". The mail server asked us to wait (“{report.paused_because}”): sending "
+            f"starts again after {local_time(report.paused_until)}"
+        )
+    handled = report.sent + report.failed + report.cancelled + report.unsure
+    if queued > handled and not report.paused_until:
+        message += ". The rest go at the set pace with the scheduled sending"
     flash(message + ".")
     return redirect(url_for(".reminder_plan", wave_id=wave.id), code=303)
 
@@ -497,6 +507,7 @@ def outbox_list(wave_id: int):
         states=plan.SHOWN_STATES,
         totals=plan.state_counts(db, wave),
         found=plan.outbox(db, wave, state=state, page=page_number(), per_page=PER_PAGE),
+        form=ActionForm(),
     )
 
 
@@ -515,7 +526,47 @@ def message_detail(wave_id: int, message_id: int):
         message=message,
         message_id=message_id_for(message.id, domain),
         sender=current_app.config["MAIL_FROM"],
+        form=ActionForm(),
     )
+
+
+@bp.post("/waves/<int:wave_id>/outbox/<int:message_id>/send-again")
+@requires("manage_waves")
+def message_send_again(wave_id: int, message_id: int):
+    """Queue again a message that may have been sent: the administrator says it did not."""
+    return _decide(wave_id, message_id, again=True)
+
+
+@bp.post("/waves/<int:wave_id>/outbox/<int:message_id>/mark-sent")
+@requires("manage_waves")
+def message_mark_sent(wave_id: int, message_id: int):
+    """Record as sent a message that may have been sent: the administrator says it did."""
+    return _decide(wave_id, message_id, again=False)
+
+
+def _decide(wave_id: int, message_id: int, *, again: bool):
+    wave = wave_or_404(wave_id)
+    message = get_session().get(Message, message_id)
+    if message is None or message.wave_id != wave.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    to = f"“{message.subject}” to {message.to_address}"
+    if not (plan.send_again(message) if again else plan.mark_as_sent(message)):
+        flash(f"Nothing changed: {to} is {message.state_words} now, not undecided.", "error")
+        return redirect(url_for(".outbox_list", wave_id=wave.id), code=303)
+    words = "queued to be sent again" if again else "marked as sent"
+    audit_action(
+        "message.send_again" if again else "message.mark_sent",
+        f"{to}, which may have been sent, {words}",
+        programme_id=wave.programme_id,
+        kind="message",
+        number=message.id,
+    )
+    get_session().commit()
+    later = " It goes with the next scheduled sending." if again else ""
+    flash(f"{to} {words}.{later}")
+    return redirect(url_for(".outbox_list", wave_id=wave.id), code=303)
 
 
 @bp.app_template_global("email_refusals")

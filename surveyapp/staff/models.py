@@ -106,3 +106,24 @@ class SignInLink(Base):
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
+
+
+class StaffSession(Base):
+    """One browser or device signed in as a staff member, for the list on *Your account*.
+
+    The cookie holds a random key; the database keeps only its SHA-256. A session is live
+    while it is not ended and its ``session_version`` is the account's (a new password or
+    role, or "sign out everywhere else", moves the account's on).
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    session_version: Mapped[int]
+    #: The browser's own description of itself (User-Agent), shortened.
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    signed_in_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

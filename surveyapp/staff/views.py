@@ -3,6 +3,7 @@
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -13,6 +14,7 @@ from flask import (
 from sqlalchemy import select
 
 from surveyapp.audit import operations as audit
+from surveyapp.auth import password_reset as resets
 from surveyapp.auth import two_step
 from surveyapp.db import get_session
 from surveyapp.models import Programme, User
@@ -199,3 +201,46 @@ def user_two_step_reset(user_id: int):
             f"Two-step verification reset for {user.email}. They set it up at their next sign-in."
         )
     return redirect(url_for(".user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/password-reset")
+@requires("manage_users")
+def user_password_reset(user_id: int):
+    """Email another person a link to choose a new password: once, within the hour; using
+    it ends every session of theirs. One's own: "Forgot your password?" on the sign-in page."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    back = redirect(url_for(".user_edit", user_id=user.id), code=303)
+    if user.id == g.user.id:
+        flash("To change your own password, use “Forgot your password?”.", "error")
+        return back
+    started = resets.start(db, user.email, now())
+    if started is None:
+        flash(f"No link sent: {user.email} cannot sign in (the account is turned off).", "error")
+        return back
+    _, token = started
+    base = current_app.config["BASE_URL"].rstrip("/")
+    link = f"{base}{url_for('auth.password_reset', token=token)}"
+    problem = resets.send_link(current_app.config, user, link, by_administrator=True)
+    if problem:
+        db.rollback()  # no link is kept that nobody was sent
+        flash(f"No link sent to {user.email}: {problem}.", "error")
+        return back
+    audit.record(
+        db,
+        action="password.reset_sent",
+        summary=f"{user.email}: password reset link sent by an administrator",
+        actor=g.user,
+        object_type="user",
+        object_id=user.id,
+        now=now(),
+    )
+    db.commit()
+    flash(
+        f"A link to choose a new password was emailed to {user.email}. It works once, for an hour."
+    )
+    return back

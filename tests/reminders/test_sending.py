@@ -117,24 +117,29 @@ def test_finishing_after_queueing_cancels_the_message_at_send_time(
     )
 
 
-def test_refused_messages_are_retried_later_and_nobody_gets_two(
+def test_a_busy_server_holds_the_rest_back_uncounted_and_nobody_gets_two(
     make_app, session, smtp_server, smtp_config
 ):
     _wave(session, people=5)
     smtp_server.handler.refuse_after = 2
 
     _send(make_app(**smtp_config))
-    failed = session.scalars(select(Message).where(Message.state == "failed")).all()
+    held = session.scalars(
+        select(Message).where(Message.state == "queued").order_by(Message.id)
+    ).all()
     too_soon = _send(make_app(**smtp_config))
     smtp_server.handler.refuse_after = None
-    later = _send(make_app(**smtp_config, CLOCK=lambda: NOW + timedelta(minutes=6)))
+    later = _send(make_app(**smtp_config, CLOCK=lambda: NOW + timedelta(minutes=2)))
 
-    assert len(failed) == 3
-    assert failed[0].last_error == "451 4.3.0 Too many messages, try again later"
+    assert len(held) == 3 and {m.attempts for m in held} == {0}
+    assert held[0].last_error.startswith(
+        "Held back: the mail server answered “451 4.3.0 Too many messages, try again later”"
+    )
     assert "0 sent" in too_soon
     assert "3 sent by SMTP" in later
     addresses = [m["To"] for m in smtp_server.handler.messages]
     assert len(addresses) == len(set(addresses)) == 5
+    assert _states(session) == {"sent": 5}
 
 
 def test_a_server_going_away_mid_batch_loses_nobody(make_app, session, smtp_server, smtp_config):
@@ -290,16 +295,38 @@ def test_the_final_reminder_gives_three_working_days(make_app, session):
     assert "open for you until Tuesday 28 May 2030." in final.body.replace("\n", " ")
 
 
-def test_sending_is_paced_when_a_cap_is_set(app, session):
+def test_sending_is_paced_when_a_cap_is_set(make_app, session, smtp_server, smtp_config):
     _wave(session, people=3)
-    settings = sending.settings_from_config(app.config | {"MAIL_PER_MINUTE": 120})
+    app = make_app(**smtp_config | {"MAIL_PER_MINUTE": 120})
+    settings = sending.settings_from_config(app.config)
+    sending.queue_due(session, now=NOW, settings=settings)
+    session.commit()
+    pauses = []
+
+    from surveyapp.mail import mailer_from_config
+
+    sending.deliver(
+        app.extensions["surveyapp.sessionmaker"],
+        mailer_from_config(app.config),
+        clock=lambda: NOW,
+        settings=settings,
+        sleep=pauses.append,
+    )
+
+    assert pauses == [0.5, 0.5, 0.5]
+    assert len(smtp_server.handler.messages) == 3
+
+
+def test_the_in_app_outbox_needs_no_pace(app, session):
+    _wave(session, people=3)
+    settings = sending.settings_from_config(app.config)  # 30 a minute by default
     sending.queue_due(session, now=NOW, settings=settings)
     session.commit()
     pauses = []
 
     from surveyapp.mail import OutboxMailer
 
-    sending.deliver(
+    report = sending.deliver(
         app.extensions["surveyapp.sessionmaker"],
         OutboxMailer(),
         clock=lambda: NOW,
@@ -307,7 +334,7 @@ def test_sending_is_paced_when_a_cap_is_set(app, session):
         sleep=pauses.append,
     )
 
-    assert pauses == [0.5, 0.5, 0.5]
+    assert (report.sent, pauses) == (3, [])
 
 
 def test_the_opt_out_link_stops_reminders_but_not_answering(client, session):
@@ -355,6 +382,7 @@ def test_a_sender_process_killed_mid_batch_leaves_everyone_exactly_one_message(
         "SURVEYAPP_MAIL_PORT": str(smtp_config["MAIL_PORT"]),
         "SURVEYAPP_MAIL_SECURITY": "none",
         "SURVEYAPP_MAIL_LEASE_SECONDS": "1",
+        "SURVEYAPP_MAIL_PER_MINUTE": "0",
     }
     command = [sys.executable, "-m", "flask", "--app", "surveyapp", "reminders", "send"]
     handler = smtp_server.handler

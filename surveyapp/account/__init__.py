@@ -1,0 +1,1 @@
+"""Your own account: the browsers signed in as you."""
