@@ -47,10 +47,19 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
     """
     if not token or len(token) > 64 or not _TOKEN.fullmatch(token):
         return None
+    return _active(session, Invitation.token == token)
+
+
+def invitation_by_id(session: Session, invitation_id: int) -> Invitation | None:
+    """Return the invitation with this id while its link is active (the session's reference)."""
+    return _active(session, Invitation.id == invitation_id)
+
+
+def _active(session: Session, condition) -> Invitation | None:
     # One query for the invitation, its person and its wave: every participant page needs all three.
     invitation = session.scalar(
         select(Invitation)
-        .where(Invitation.token == token)
+        .where(condition)
         .options(
             joinedload(Invitation.participant),
             joinedload(Invitation.wave).joinedload(Wave.programme),

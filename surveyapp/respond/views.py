@@ -2,7 +2,10 @@
 
 The link's token is exchanged for a session cookie at once, and the browser is
 sent to an address without it, so the token does not leak through history or
-the Referer header. Headers that keep these pages private (no caching, no
+the Referer header. The cookie (signed, not encrypted: anyone holding it can
+read it) keeps only the invitation's number and a keyed digest of its token
+(:func:`_session_reference`): nothing in it opens the link, and it stops working
+when the link is replaced. Headers that keep these pages private (no caching, no
 referrer) are set for all of ``/r/`` in surveyapp/web/security.py.
 
 A page sent after the session or its form token expired (a tab left open
@@ -12,6 +15,7 @@ is, so the session can be restored without the link's token in the page.
 """
 
 import hashlib
+import hmac
 
 from flask import (
     Blueprint,
@@ -45,7 +49,9 @@ from surveyapp.web.errors import http_error
 from surveyapp.web.forms import ActionForm
 
 bp = Blueprint("respond", __name__, url_prefix="/r", template_folder="templates")
-SESSION_KEY = "respond_token"
+SESSION_KEY = "respond"
+#: Where sessions made before the cookie stopped carrying the token kept it.
+LEGACY_SESSION_KEY = "respond_token"
 #: How long a page left open can still bring its session back.
 RESUME_MAX_AGE = 14 * 24 * 3600
 EXPIRED_PAGE = (
@@ -63,8 +69,44 @@ def _not_active():
     return render_template("respond/not_active.html"), 404
 
 
+def _session_reference(invitation: Invitation) -> str:
+    """What the session cookie keeps: "<invitation id>.<keyed digest of its token>".
+
+    The digest is an HMAC under the app's secret key, so it cannot be turned back into
+    the link, and a cookie that leaks opens nothing anywhere else.
+    """
+    key = current_app.secret_key
+    digest = hmac.new(
+        key if isinstance(key, bytes) else key.encode(),
+        b"surveyapp.respond.session:" + invitation.token.encode(),
+        hashlib.sha256,
+    ).hexdigest()[:32]
+    return f"{invitation.id}.{digest}"
+
+
+def _remember(invitation: Invitation) -> None:
+    session.pop(LEGACY_SESSION_KEY, None)
+    session[SESSION_KEY] = _session_reference(invitation)
+    session.permanent = True
+
+
 def _invitation() -> Invitation | None:
-    return flow.find_invitation(get_session(), session.get(SESSION_KEY, ""))
+    db = get_session()
+    legacy = session.get(LEGACY_SESSION_KEY)
+    if legacy:  # a session from before: move it to the reference, dropping the token
+        invitation = flow.find_invitation(db, legacy)
+        session.pop(LEGACY_SESSION_KEY)
+        if invitation is not None:
+            _remember(invitation)
+        return invitation
+    reference = session.get(SESSION_KEY, "")
+    number, _, digest = reference.partition(".") if isinstance(reference, str) else ("", "", "")
+    if not number.isdigit() or not digest:
+        return None
+    invitation = flow.invitation_by_id(db, int(number))
+    if invitation is None or not hmac.compare_digest(_session_reference(invitation), reference):
+        return None
+    return invitation
 
 
 @bp.get("/<token>")
@@ -73,8 +115,7 @@ def link(token: str):
     invitation = flow.find_invitation(get_session(), token)
     if invitation is None:
         return _not_active()
-    session[SESSION_KEY] = token
-    session.permanent = True
+    _remember(invitation)
     return redirect(url_for(".start"), code=303)
 
 
@@ -243,8 +284,7 @@ def _restore_session() -> Invitation | None:
         return None
     invitation = flow.find_invitation(get_session(), stored.token)
     if invitation is not None:
-        session[SESSION_KEY] = invitation.token
-        session.permanent = True
+        _remember(invitation)
     return invitation
 
 
