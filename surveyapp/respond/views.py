@@ -189,6 +189,13 @@ def current_page(page_id: str):
             # Stale tab or forged post: show the page they are really on.
             return _where_next(questionnaire, answers)
         result = read_page(page, request.form.to_dict(flat=False), answers)
+        version = request.form.get("version")
+        changes = flow.changes_since(page, answers, version, result.values)
+        if result.is_valid and changes:
+            # Opened before answers saved in another tab: show both, save nothing yet.
+            return _render_page(
+                invitation, questionnaire, answers, page, form, result.posted, {}, [], changes
+            )
         if result.is_valid:
             answers = flow.record_answers(
                 db, invitation, questionnaire, result.values, now=now(), earlier=answers
@@ -196,10 +203,42 @@ def current_page(page_id: str):
             db.commit()
             return _where_next(questionnaire, answers)
         posted, errors, revealed = result.posted, result.errors, result.revealed
+        if changes:  # still stale: the next Continue must show the other tab's answers too
+            return _render_page(
+                invitation,
+                questionnaire,
+                answers,
+                page,
+                form,
+                posted,
+                errors,
+                revealed,
+                version=version,
+            )
     return _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed)
 
 
-def _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed):
+def _next_url(questionnaire, answers) -> str:
+    page = flow.current_page(questionnaire, answers)
+    if page is None:
+        return url_for(".check_answers")
+    return url_for(".current_page", page_id=page.id)
+
+
+def _render_page(
+    invitation,
+    questionnaire,
+    answers,
+    page,
+    form,
+    posted,
+    errors,
+    revealed,
+    changes=(),
+    *,
+    version=None,
+):
+    """Render a page; ``changes`` lists answers saved elsewhere since it was opened."""
     position, page_count = flow.page_place(questionnaire, answers, page.id)
     previous = questionnaire.page_before(page.id, answers)
     typed = read_page(page, posted, answers).values
@@ -219,6 +258,9 @@ def _render_page(invitation, questionnaire, answers, page, form, posted, errors,
         "draft_url": url_for(".draft_save", page_id=page.id),
         "back": url_for(".current_page", page_id=previous.id) if previous else url_for(".start"),
         "resume": _resume_note(invitation),
+        "version": version or flow.page_version(page, answers),
+        "changes": changes,
+        "keep_saved": _next_url(questionnaire, answers),
     }
     return render_template("respond/current_page.html", **context), 422 if errors else 200
 
@@ -251,7 +293,15 @@ def _form_expired(error: CSRFError):
     typed = read_page(page, request.form.to_dict(flat=False), answers)
     flash(EXPIRED_PAGE, "info")
     return _render_page(
-        invitation, questionnaire, answers, page, ActionForm(), typed.posted, {}, []
+        invitation,
+        questionnaire,
+        answers,
+        page,
+        ActionForm(),
+        typed.posted,
+        {},
+        [],
+        version=request.form.get("version"),
     )
 
 
@@ -299,14 +349,24 @@ def draft_save(page_id: str):
     answers = flow.answers_of(db, invitation)
     if not flow.may_show(questionnaire, answers, page_id):
         return "", 204
-    for item in questionnaire.page(page_id).shown_items(answers):
+    page = questionnaire.page(page_id)
+    version = request.form.get("version")
+    if version and version != flow.page_version(page, answers):
+        return "", 204  # a page opened before answers saved elsewhere: Continue shows both
+    for item in page.shown_items(answers):
         if item.type == "long_text" and item.id in request.form:
             text = clean_text(request.form[item.id]).strip()[: item.max_length]
             flow.save_text_draft(db, invitation, item.id, text, now=now())
     # A long answer can open a later page: the count the reminders give follows it.
-    flow.count_pages(invitation, questionnaire, flow.answers_of(db, invitation))
+    answers = flow.answers_of(db, invitation)
+    flow.count_pages(invitation, questionnaire, answers)
     db.commit()
-    return "", 204
+    if not version:
+        return "", 204
+    # The page's version follows its own saves, so Continue does not mistake them for another tab's.
+    return render_template(
+        "respond/_page_version.html", version=flow.page_version(page, answers), oob=True
+    )
 
 
 @bp.get("/check-answers")
