@@ -137,3 +137,24 @@ def test_a_session_at_a_time_that_happens_twice_says_which_was_taken(client, aut
     [saved] = session.scalars(select(ProgrammeSession)).all()
     assert saved.starts_at == datetime(2031, 10, 26, 0, 30)
     assert saved.ends_at == datetime(2031, 10, 26, 3, 0)  # 03:00 GMT
+
+
+def test_a_file_of_sessions_refuses_a_time_that_does_not_exist(session):
+    from surveyapp.sessions import importing
+    from tests.conftest import NOW
+
+    programme = make_programme(session)
+    rows = (
+        "Type,Set,Date,Start time,End time\n"
+        "Training day,,30/03/2031,01:30,03:00\n"
+        "Training day,,26/10/2031,01:30,03:00\n"
+    )
+
+    checked = importing.check_sessions_file(
+        session, programme, rows.encode(), now=NOW, zone="Europe/London"
+    )
+
+    assert [row.line for row in checked.rows] == [3]
+    assert [(note.line, note.message) for note in checked.problems] == [
+        (2, f"The start time is refused: {MISSING}.")
+    ]
