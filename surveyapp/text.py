@@ -23,17 +23,31 @@ HIDDEN_CHARACTERS = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_CONTROL_NAMES = {"\t": "TAB", "\n": "LINE FEED (a line break)", "\r": "CARRIAGE RETURN"}
+
+
 def describe_character(char: str) -> str:
-    """``U+202E RIGHT-TO-LEFT OVERRIDE``: how a message names a character."""
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``: how a message names a character.
+
+    Control characters have no Unicode name: ``U+0085 CONTROL CHARACTER``.
+    """
+    if unicodedata.category(char) == "Cc":
+        return f"U+{ord(char):04X} {_CONTROL_NAMES.get(char, 'CONTROL CHARACTER')}"
     return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
 
 
-def hidden_character(text: str) -> str | None:
+def hidden_character(text: str, *, line_breaks: bool = True) -> str | None:
     """Describe the first character of ``text`` that is invisible, reorders the text around
-    it or is a control character (tabs and line breaks apart); None when there is none."""
+    it (right-to-left overrides and isolates) or is a control character (C0, DEL or C1);
+    None when there is none.
+
+    Tabs and line breaks are allowed unless ``line_breaks`` is False, as for one-line
+    text that becomes a label in reports (a team, an organisation, a region, a role).
+    """
+    allowed = "\t\n\r" if line_breaks else ""
     for char in text:
         if HIDDEN_CHARACTERS.match(char) or (
-            unicodedata.category(char) == "Cc" and char not in "\t\n\r"
+            unicodedata.category(char) == "Cc" and char not in allowed
         ):
             return describe_character(char)
     return None

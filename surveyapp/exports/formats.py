@@ -34,6 +34,8 @@ from surveyapp.text import CONTROL_CHARACTERS, FORMULA_START
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
+#: The most characters an Excel cell holds; a longer text is cut, and says so (``excel_text``).
+EXCEL_MAX_CELL = 32_767
 #: SPSS keeps at most this many bytes of a file label (of variable and value labels: see
 #: ``codebook.sav_label``).
 SAV_FILE_LABEL_BYTES = 64
@@ -152,12 +154,18 @@ def to_xlsx_bytes(
 ) -> bytes:
     """Write tables as an Excel workbook, one sheet per table, in the order given.
 
+    A text longer than an Excel cell holds is cut and marked (``excel_text``), and the
+    ``notes`` of a sheet named "codebook" after it say which variables were cut and how
+    often; CSV and SPSS files keep such texts whole.
+
     :param progress: told the share of rows written (over every sheet), now and then.
     :raises ExportTooLarge: when a table has more rows or columns than Excel allows.
     """
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
+    #: Cells cut to Excel's limit so far, by column; a later "codebook" sheet says so.
+    cut: dict[str, int] = {}
     rows_in_all = sum(len(frame) for frame in sheets.values()) or 1
     written = 0
     for name, frame in sheets.items():
@@ -170,10 +178,18 @@ def to_xlsx_bytes(
         sheet = workbook.create_sheet(_SHEET_NAME.sub("_", str(name))[:31] or "sheet")
         sheet.freeze_panes = "A2"
         sheet.append([str(column) for column in frame.columns])
+        if name == "codebook" and cut:
+            frame = with_cut_notes(frame, cut)
         ready = for_spreadsheet(frame).astype(object)
         ready = ready.where(ready.notna(), None)
+        columns = [str(column) for column in frame.columns]
         for row in ready.itertuples(index=False, name=None):
-            sheet.append([_cell(value) for value in row])
+            cells = [_cell(value) for value in row]
+            for index, value in enumerate(cells):
+                if isinstance(value, str) and len(value) > EXCEL_MAX_CELL:
+                    cells[index] = excel_text(value)
+                    cut[columns[index]] = cut.get(columns[index], 0) + 1
+            sheet.append(cells)
             written += 1
             if progress is not None and written % PROGRESS_ROWS == 0:
                 # Saving the workbook takes about as long again as filling it.
@@ -181,6 +197,31 @@ def to_xlsx_bytes(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def excel_text(text: str) -> str:
+    """Cut a text to what an Excel cell holds, ending with a mark of the cut and the full length."""
+    mark = f"… [cut: {len(text):,} characters in full in the CSV]"
+    return text[: EXCEL_MAX_CELL - len(mark)] + mark
+
+
+def with_cut_notes(codebook: pd.DataFrame, cut: Mapping[str, int]) -> pd.DataFrame:
+    """The codebook with a note on each variable whose Excel cells were cut."""
+    if "variable" not in codebook.columns or "notes" not in codebook.columns:
+        return codebook
+    codebook = codebook.copy()
+    for index, variable in codebook["variable"].items():
+        if variable in cut:
+            count = cut[variable]
+            note = (
+                f"In this workbook {count:,} {'answer is' if count == 1 else 'answers are'} "
+                f"longer than Excel's limit of {EXCEL_MAX_CELL:,} characters and cut, each "
+                "ending “… [cut: N characters in full in the CSV]”; the CSV and .sav files "
+                "hold them whole."
+            )
+            before = codebook.at[index, "notes"] or ""
+            codebook.at[index, "notes"] = f"{before} {note}".strip()
+    return codebook
 
 
 def _cell(value):

@@ -20,8 +20,8 @@ from typing import NamedTuple
 from surveyapp.models import Participant
 from surveyapp.text import (
     CONTROL_CHARACTERS,
-    HIDDEN_CHARACTERS,
     describe_character,
+    hidden_character,
     is_email,
 )
 
@@ -489,17 +489,15 @@ def _read_row(
         for name in STANDARD_FIELDS
         if _MAX_LENGTHS[name] and len(given[name]) > _MAX_LENGTHS[name]
     )
-    problems.extend(_character_problems(given))
-    row = CohortRow(
-        line=line,
-        **{**given, "email": given["email"].lower()},
-        attributes={heading: cell(index) for heading, index in attributes.items()},
-    )
+    further = {heading: cell(index) for heading, index in attributes.items()}
+    problems.extend(_character_problems(given, further))
+    row = CohortRow(line=line, **{**given, "email": given["email"].lower()}, attributes=further)
     return row, problems
 
 
-def _character_problems(given: dict[str, str]) -> list[str]:
-    """Refuse an ID number that is not plain text, and hidden characters in any column."""
+def _character_problems(given: dict[str, str], attributes: dict[str, str]) -> list[str]:
+    """Refuse an ID number that is not plain text, and hidden characters in any column
+    (through the one check of surveyapp/text.py: right-to-left overrides, C0 and C1)."""
     problems = []
     id_number = given["id_number"]
     if id_number and not _PLAIN_ID.fullmatch(id_number):
@@ -514,12 +512,19 @@ def _character_problems(given: dict[str, str]) -> list[str]:
             "ordinary punctuation."
         )
     for name in STANDARD_FIELDS[1:]:
-        hidden = HIDDEN_CHARACTERS.search(given[name])
+        # One line of text: a team, an organisation, a region and a role label reports.
+        hidden = hidden_character(given[name], line_breaks=False)
         if hidden:
             problems.append(
-                f"The {_LABELS[name]} has a hidden character "
-                f"({describe_character(hidden.group(0))}) "
+                f"The {_LABELS[name]} has a hidden character ({hidden}) "
                 "that changes how it looks or makes it differ from the same text typed "
                 "elsewhere. Delete it in the spreadsheet and save the file again."
+            )
+    for heading, value in attributes.items():
+        hidden = hidden_character(value)
+        if hidden:
+            problems.append(
+                f"The “{heading}” column has a hidden character ({hidden}) that changes how "
+                "it looks. Delete it in the spreadsheet and save the file again."
             )
     return problems

@@ -6,6 +6,8 @@ from the definition and the stored answers, never taken from the request.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -21,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from surveyapp.errors import SurveyError
 from surveyapp.models import Answer, DraftAnswer, Invitation, Response, Wave
 from surveyapp.questionnaires import Page, Questionnaire
+from surveyapp.questionnaires.answers import describe, question_and_row
 from surveyapp.respond import release
 
 
@@ -47,10 +50,19 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
     """
     if not token or len(token) > 64 or not _TOKEN.fullmatch(token):
         return None
+    return _active(session, Invitation.token == token)
+
+
+def invitation_by_id(session: Session, invitation_id: int) -> Invitation | None:
+    """Return the invitation with this id while its link is active (the session's reference)."""
+    return _active(session, Invitation.id == invitation_id)
+
+
+def _active(session: Session, condition) -> Invitation | None:
     # One query for the invitation, its person and its wave: every participant page needs all three.
     invitation = session.scalar(
         select(Invitation)
-        .where(Invitation.token == token)
+        .where(condition)
         .options(
             joinedload(Invitation.participant),
             joinedload(Invitation.wave).joinedload(Wave.programme),
@@ -143,6 +155,48 @@ def page_place(
 def count_pages(invitation: Invitation, questionnaire: Questionnaire, answers) -> None:
     """Keep the invitation's page count (:func:`progress`) up to date with its answers."""
     invitation.pages_done, invitation.pages_total = progress(questionnaire, answers)
+
+
+def page_version(page: Page, answers: Mapping[str, Any]) -> str:
+    """A fingerprint of the stored answers of one page, sent with the page and back.
+
+    A page posted with another fingerprint was opened before those answers changed
+    (a second tab, another device): :func:`changes_since` says what it would replace.
+    """
+    ids = [answer_id for item in page.items for answer_id in item.answer_ids()]
+    stored = {answer_id: answers[answer_id] for answer_id in ids if answer_id in answers}
+    text = json.dumps(stored, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def changes_since(
+    page: Page, answers: Mapping[str, Any], version: str | None, values: Mapping[str, Any]
+) -> list[tuple[str, str, str, str]]:
+    """What a post from a page opened at ``version`` would replace, saved since elsewhere.
+
+    Returns (answer id, question, saved answer, answer on this page) for each answer
+    that differs; empty when the page is current (or carries no version, as a page
+    opened before versions were sent) or when both say the same.
+    """
+    if not version or version == page_version(page, answers):
+        return []
+    changes = []
+    for item in page.shown_items({**answers, **values}):
+        rows = [(row.id, question_and_row(item.text, row.text)) for row in item.rows or ()]
+        if item.type != "matrix":
+            rows = [(item.id, item.text or f"{item.left} / {item.right}")]
+            if item.other is not None:
+                rows.append((item.other_id, f"{item.text} (other)"))
+        for answer_id, question in rows:
+            saved, typed = answers.get(answer_id), values.get(answer_id)
+            if saved != typed and answer_id in values:
+                if answer_id == item.other_id:
+                    changes.append((answer_id, question, str(saved or ""), str(typed or "")))
+                else:
+                    changes.append(
+                        (answer_id, question, describe(item, saved), describe(item, typed))
+                    )
+    return changes
 
 
 def record_answers(

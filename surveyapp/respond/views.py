@@ -2,7 +2,10 @@
 
 The link's token is exchanged for a session cookie at once, and the browser is
 sent to an address without it, so the token does not leak through history or
-the Referer header. Headers that keep these pages private (no caching, no
+the Referer header. The cookie (signed, not encrypted: anyone holding it can
+read it) keeps only the invitation's number and a keyed digest of its token
+(:func:`_session_reference`): nothing in it opens the link, and it stops working
+when the link is replaced. Headers that keep these pages private (no caching, no
 referrer) are set for all of ``/r/`` in surveyapp/web/security.py.
 
 A page sent after the session or its form token expired (a tab left open
@@ -12,6 +15,7 @@ is, so the session can be restored without the link's token in the page.
 """
 
 import hashlib
+import hmac
 
 from flask import (
     Blueprint,
@@ -45,7 +49,9 @@ from surveyapp.web.errors import http_error
 from surveyapp.web.forms import ActionForm
 
 bp = Blueprint("respond", __name__, url_prefix="/r", template_folder="templates")
-SESSION_KEY = "respond_token"
+SESSION_KEY = "respond"
+#: Where sessions made before the cookie stopped carrying the token kept it.
+LEGACY_SESSION_KEY = "respond_token"
 #: How long a page left open can still bring its session back.
 RESUME_MAX_AGE = 14 * 24 * 3600
 EXPIRED_PAGE = (
@@ -63,8 +69,44 @@ def _not_active():
     return render_template("respond/not_active.html"), 404
 
 
+def _session_reference(invitation: Invitation) -> str:
+    """What the session cookie keeps: "<invitation id>.<keyed digest of its token>".
+
+    The digest is an HMAC under the app's secret key, so it cannot be turned back into
+    the link, and a cookie that leaks opens nothing anywhere else.
+    """
+    key = current_app.secret_key
+    digest = hmac.new(
+        key if isinstance(key, bytes) else key.encode(),
+        b"surveyapp.respond.session:" + invitation.token.encode(),
+        hashlib.sha256,
+    ).hexdigest()[:32]
+    return f"{invitation.id}.{digest}"
+
+
+def _remember(invitation: Invitation) -> None:
+    session.pop(LEGACY_SESSION_KEY, None)
+    session[SESSION_KEY] = _session_reference(invitation)
+    session.permanent = True
+
+
 def _invitation() -> Invitation | None:
-    return flow.find_invitation(get_session(), session.get(SESSION_KEY, ""))
+    db = get_session()
+    legacy = session.get(LEGACY_SESSION_KEY)
+    if legacy:  # a session from before: move it to the reference, dropping the token
+        invitation = flow.find_invitation(db, legacy)
+        session.pop(LEGACY_SESSION_KEY)
+        if invitation is not None:
+            _remember(invitation)
+        return invitation
+    reference = session.get(SESSION_KEY, "")
+    number, _, digest = reference.partition(".") if isinstance(reference, str) else ("", "", "")
+    if not number.isdigit() or not digest:
+        return None
+    invitation = flow.invitation_by_id(db, int(number))
+    if invitation is None or not hmac.compare_digest(_session_reference(invitation), reference):
+        return None
+    return invitation
 
 
 @bp.get("/<token>")
@@ -73,8 +115,7 @@ def link(token: str):
     invitation = flow.find_invitation(get_session(), token)
     if invitation is None:
         return _not_active()
-    session[SESSION_KEY] = token
-    session.permanent = True
+    _remember(invitation)
     return redirect(url_for(".start"), code=303)
 
 
@@ -148,6 +189,13 @@ def current_page(page_id: str):
             # Stale tab or forged post: show the page they are really on.
             return _where_next(questionnaire, answers)
         result = read_page(page, request.form.to_dict(flat=False), answers)
+        version = request.form.get("version")
+        changes = flow.changes_since(page, answers, version, result.values)
+        if result.is_valid and changes:
+            # Opened before answers saved in another tab: show both, save nothing yet.
+            return _render_page(
+                invitation, questionnaire, answers, page, form, result.posted, {}, [], changes
+            )
         if result.is_valid:
             answers = flow.record_answers(
                 db, invitation, questionnaire, result.values, now=now(), earlier=answers
@@ -155,10 +203,42 @@ def current_page(page_id: str):
             db.commit()
             return _where_next(questionnaire, answers)
         posted, errors, revealed = result.posted, result.errors, result.revealed
+        if changes:  # still stale: the next Continue must show the other tab's answers too
+            return _render_page(
+                invitation,
+                questionnaire,
+                answers,
+                page,
+                form,
+                posted,
+                errors,
+                revealed,
+                version=version,
+            )
     return _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed)
 
 
-def _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed):
+def _next_url(questionnaire, answers) -> str:
+    page = flow.current_page(questionnaire, answers)
+    if page is None:
+        return url_for(".check_answers")
+    return url_for(".current_page", page_id=page.id)
+
+
+def _render_page(
+    invitation,
+    questionnaire,
+    answers,
+    page,
+    form,
+    posted,
+    errors,
+    revealed,
+    changes=(),
+    *,
+    version=None,
+):
+    """Render a page; ``changes`` lists answers saved elsewhere since it was opened."""
     position, page_count = flow.page_place(questionnaire, answers, page.id)
     previous = questionnaire.page_before(page.id, answers)
     typed = read_page(page, posted, answers).values
@@ -178,6 +258,9 @@ def _render_page(invitation, questionnaire, answers, page, form, posted, errors,
         "draft_url": url_for(".draft_save", page_id=page.id),
         "back": url_for(".current_page", page_id=previous.id) if previous else url_for(".start"),
         "resume": _resume_note(invitation),
+        "version": version or flow.page_version(page, answers),
+        "changes": changes,
+        "keep_saved": _next_url(questionnaire, answers),
     }
     return render_template("respond/current_page.html", **context), 422 if errors else 200
 
@@ -210,7 +293,15 @@ def _form_expired(error: CSRFError):
     typed = read_page(page, request.form.to_dict(flat=False), answers)
     flash(EXPIRED_PAGE, "info")
     return _render_page(
-        invitation, questionnaire, answers, page, ActionForm(), typed.posted, {}, []
+        invitation,
+        questionnaire,
+        answers,
+        page,
+        ActionForm(),
+        typed.posted,
+        {},
+        [],
+        version=request.form.get("version"),
     )
 
 
@@ -243,8 +334,7 @@ def _restore_session() -> Invitation | None:
         return None
     invitation = flow.find_invitation(get_session(), stored.token)
     if invitation is not None:
-        session[SESSION_KEY] = invitation.token
-        session.permanent = True
+        _remember(invitation)
     return invitation
 
 
@@ -259,14 +349,24 @@ def draft_save(page_id: str):
     answers = flow.answers_of(db, invitation)
     if not flow.may_show(questionnaire, answers, page_id):
         return "", 204
-    for item in questionnaire.page(page_id).shown_items(answers):
+    page = questionnaire.page(page_id)
+    version = request.form.get("version")
+    if version and version != flow.page_version(page, answers):
+        return "", 204  # a page opened before answers saved elsewhere: Continue shows both
+    for item in page.shown_items(answers):
         if item.type == "long_text" and item.id in request.form:
             text = clean_text(request.form[item.id]).strip()[: item.max_length]
             flow.save_text_draft(db, invitation, item.id, text, now=now())
     # A long answer can open a later page: the count the reminders give follows it.
-    flow.count_pages(invitation, questionnaire, flow.answers_of(db, invitation))
+    answers = flow.answers_of(db, invitation)
+    flow.count_pages(invitation, questionnaire, answers)
     db.commit()
-    return "", 204
+    if not version:
+        return "", 204
+    # The page's version follows its own saves, so Continue does not mistake them for another tab's.
+    return render_template(
+        "respond/_page_version.html", version=flow.page_version(page, answers), oob=True
+    )
 
 
 @bp.get("/check-answers")

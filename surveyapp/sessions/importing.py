@@ -20,7 +20,7 @@ from surveyapp.models import Participant, Programme, ProgrammeSession
 from surveyapp.people import cohort_file
 from surveyapp.sessions import operations
 from surveyapp.text import hidden_character
-from surveyapp.timezones import to_local, to_utc
+from surveyapp.timezones import missing_time, to_local, to_utc
 
 _TIME = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %B %Y", "%d %b %Y")
@@ -192,6 +192,10 @@ def check_sessions_file(
                 )
         if starts and ends and ends <= starts:
             problems.append("The end time is not after the start time")
+        for name, found in (("start", starts), ("end", ends)):
+            gap = missing_time(day, found, zone) if day and found else None
+            if gap:
+                problems.append(f"The {name} time is refused: {gap}")
         named, unknown = operations.participants_by_id_number(
             session, programme, _split(values.get("id_numbers", ""))
         )

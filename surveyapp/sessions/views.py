@@ -18,7 +18,7 @@ from surveyapp.sessions.forms import (
     SessionForm,
     UploadForm,
 )
-from surveyapp.timezones import to_local, to_utc
+from surveyapp.timezones import missing_time, repeated_time, to_local, to_utc
 from surveyapp.web.context import audit_action, now, page_number, study_zone
 from surveyapp.web.forms import ActionForm
 from surveyapp.web.htmx import wants_fragment
@@ -115,6 +115,15 @@ def _details(
     if day is None or times is None or form.errors:
         return None
     zone = study_zone()
+    form.time_notes = []
+    for field, clock in ((form.starts, times[0]), (form.ends, times[1])):
+        problem = missing_time(day, clock, zone)
+        if problem:
+            field.errors.append(f"{field.label.text}: {problem}. Enter another time")
+        elif note := repeated_time(day, clock, zone):
+            form.time_notes.append(f"{field.label.text}: {note}.")
+    if form.errors:
+        return None
     kind = form.kind.data
     details = operations.SessionDetails(
         kind=operations.kind_of(form.other_kind.data) if kind == OTHER_KIND else kind,
@@ -165,6 +174,8 @@ def session_new(programme_id: int):
         )
         get_session().commit()
         flash(f"Session added: {text}.")
+        for note in form.time_notes:
+            flash(note)
         return redirect(url_for(".session_list", programme_id=programme.id), code=303)
     status = 422 if form.errors else 200
     return render_template(
@@ -194,6 +205,8 @@ def session_edit(programme_id: int, session_id: int):
         )
         get_session().commit()
         flash(f"Session saved: {text}.")
+        for note in form.time_notes:
+            flash(note)
         return redirect(url_for(".session_list", programme_id=programme.id), code=303)
     status = 422 if form.errors else 200
     return render_template(

@@ -1,5 +1,6 @@
 """Forms of waves: creating one, changing it, and drawing a sample of non-respondents."""
 
+from flask import current_app
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -12,13 +13,46 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    ValidationError,
 )
 
+from surveyapp.timezones import missing_time, repeated_time
 from surveyapp.web.dates import DateInputField, TimeInputField
 from surveyapp.web.forms import CheckboxesField, Required, StaffForm
 
 
-class WaveForm(StaffForm):
+class _WaveTimes:
+    """Opening and closing times checked against the clocks' change (surveyapp/timezones.py)."""
+
+    def validate_opens_time(self, field) -> None:
+        _real_time(self.opens_on, field)
+
+    def validate_closes_time(self, field) -> None:
+        _real_time(self.closes_on, field)
+
+    def time_notes(self) -> list[str]:
+        """Which instant was taken for a time that happens twice, one sentence per field."""
+        notes = []
+        for day, clock in (("opens_on", "opens_time"), ("closes_on", "closes_time")):
+            if day in self and self[day].data and self[clock].data:
+                note = repeated_time(self[day].data, self[clock].data, _zone())
+                if note:
+                    notes.append(f"{self[clock].label.text}: {note}.")
+        return notes
+
+
+def _zone() -> str:
+    return current_app.config["STUDY_TIMEZONE"]
+
+
+def _real_time(day_field, time_field) -> None:
+    if day_field.data and time_field.data:
+        problem = missing_time(day_field.data, time_field.data, _zone())
+        if problem:
+            raise ValidationError(f"{time_field.label.text}: {problem}. Enter another time")
+
+
+class WaveForm(_WaveTimes, StaffForm):
     label = StringField(
         "Name of the wave",
         description="For example Baseline, Midterm or Endpoint.",
@@ -83,7 +117,7 @@ def _ticked_audience(form) -> dict[str, list[str]]:
     return chosen
 
 
-class ChangeWaveForm(StaffForm):
+class ChangeWaveForm(_WaveTimes, StaffForm):
     """Change a wave: the fields of Create a wave that can still change (not the
     questionnaire, nor how answers are kept)."""
 

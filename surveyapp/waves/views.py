@@ -94,6 +94,8 @@ def wave_new(programme_id: int):
             )
             db.commit()
             flash(f"Wave “{wave.label}” created with {len(wave.invitations)} invitation(s).")
+            for note in form.time_notes():
+                flash(note)
             return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
     return render_template(
@@ -205,6 +207,8 @@ def wave_edit(wave_id: int):
                 )
                 db.commit()
             flash(change.sentence(wave.label))
+            for note in form.time_notes() if change.changed else ():
+                flash(note)
             return redirect(url_for(".wave_detail", wave_id=wave.id), code=303)
     status = 422 if form.errors else 200
     return render_template(
