@@ -65,6 +65,29 @@ def wave_flags(
     )
 
 
+def wave_report(
+    session: Session,
+    wave: Wave,
+    questionnaire: Questionnaire,
+    *,
+    release: Release | None,
+    threshold: int,
+) -> Report:
+    """Load a wave's released answers and make its data-quality report (``report``)."""
+    from surveyapp.scoring.scales import load_answers
+
+    answers = load_answers(session, wave)
+    flags = wave_flags(session, wave, questionnaire, answers)
+    return report(
+        flags,
+        answers,
+        questionnaire,
+        anonymous=wave.is_anonymous,
+        release=release,
+        threshold=threshold,
+    )
+
+
 def parse_rules(values: Iterable[str]) -> tuple[str, ...]:
     """The known rules among ``values`` (a form's ticks), in ``rules.RULES`` order."""
     chosen = set(values)
