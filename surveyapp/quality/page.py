@@ -85,6 +85,7 @@ def report_html(result: Report, title: str) -> str:
         ["Question", "Left unanswered", "Shown to"],
         [[f"{key}: {text}", count, shown] for key, text, count, shown in result.skipped],
     )
+    median = html.escape(minutes(result.median_seconds))
     said = "".join(f"<li>{html.escape(line)}</li>" for line in rules_said())
     return f"""<!DOCTYPE html>
 <html lang="en-GB">
@@ -100,7 +101,7 @@ caption {{ text-align: left; font-weight: bold; margin-bottom: 0.5em; }}
 </head>
 <body>
 <h1>Data quality: {escaped}</h1>
-<p>{result.responses} responses. Median time taken: {html.escape(minutes(result.median_seconds))}.</p>
+<p>{result.responses} responses. Median time taken: {median}.</p>
 <h2>The rules</h2>
 <ul>{said}</ul>
 {flags}
