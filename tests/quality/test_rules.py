@@ -98,6 +98,8 @@ pages:
       - {id: short, type: likert, text: Alone, options: agree5, required: false}
       - {id: months, type: number, text: Months, min: 0, max: 99, required: false}
       - {id: note, type: long_text, text: Anything else, required: false}
+scales:
+  - {id: grid_mean, label: Agreement across the grid, items: [grid], min_answered: 1}
 """
 
 
