@@ -4,6 +4,7 @@ import itertools
 import re
 
 from surveyapp.scoring import ALL_RESPONDENTS
+from tests.conftest import NOW
 from tests.quality.test_exports import timed_wave
 
 
@@ -129,3 +130,27 @@ def test_subtracting_the_results_with_and_without_exclusion_finds_no_small_group
     before, after = _cells(client, safe, ""), _cells(client, safe, "exclude=speeding")
     gaps = {cell: n - after[cell][0] for cell, (n, _mean) in before.items() if cell in after}
     assert set(gaps.values()) <= {0, 5} and 5 in gaps.values()
+
+
+def test_a_person_answering_through_their_link_is_timed_page_by_page(app, session):
+    from datetime import timedelta
+
+    from surveyapp.models import Response
+    from surveyapp.questionnaires.catalogue import questionnaire_of
+    from tests.factories import make_invitation
+    from tests.participant import complete
+
+    invitation = make_invitation(session)
+    questionnaire = questionnaire_of(invitation.wave.questionnaire_version)
+    session.commit()
+    ticks = iter(range(1000))
+    # Every reading of the clock is a minute after the one before.
+    app.config["CLOCK"] = lambda: NOW + timedelta(minutes=next(ticks))
+
+    complete(app.test_client(), invitation.token, questionnaire)
+
+    response = session.query(Response).one()
+    session.refresh(invitation)
+    assert response.seconds_taken is not None and response.seconds_taken >= 60
+    assert response.seconds_taken % 60 == 0
+    assert invitation.last_active_at is None  # nothing of the visit's moments stays
