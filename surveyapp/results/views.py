@@ -230,8 +230,9 @@ def results_culture(wave_id: int):
     if not _has_culture_items(questionnaire):
         abort(404)
     for_evaluator = _for_evaluator()
+    answers, exclusion = _answers(wave, questionnaire, for_evaluator)
     profile = scoring.culture_profile(
-        scoring.load_answers(get_session(), wave),
+        answers,
         questionnaire,
         by="team",
         for_evaluator=for_evaluator,
@@ -273,6 +274,8 @@ def results_culture(wave_id: int):
         chart=chart,
         leaning=leaning,
         release_note=_release_note(wave),
+        exclusion=exclusion,
+        rules=quality.rules.RULES,
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         number=results.number,

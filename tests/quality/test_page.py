@@ -154,3 +154,34 @@ def test_a_person_answering_through_their_link_is_timed_page_by_page(app, sessio
     assert response.seconds_taken is not None and response.seconds_taken >= 60
     assert response.seconds_taken % 60 == 0
     assert invitation.last_active_at is None  # nothing of the visit's moments stays
+
+
+def test_the_culture_profile_can_leave_out_the_straightliners(client, auth, session):
+    from surveyapp.questionnaires.catalogue import questionnaire_of
+    from tests.factories import make_programme
+    from tests.scoring.builders import cohort, submit_all, wave_of
+
+    programme = make_programme(session)
+    people = cohort(session, {"North": 10, "South": 5}, programme)
+    wave = wave_of(session, programme, key="leadership_culture")
+    culture = questionnaire_of(wave.questionnaire_version)
+    bipolar = [item.id for item in culture.items() if item.type == "bipolar"]
+    straight = {person.id for person in people[:5]}
+    submit_all(
+        session,
+        wave,
+        lambda person: {
+            answer_id: 3 if person.id in straight else 1 + (place + person.id) % 5
+            for place, answer_id in enumerate(bipolar)
+        },
+    )
+    session.commit()
+    auth.login(email="evaluator@example.org", role="evaluator")
+
+    html = client.get(f"/admin/waves/{wave.id}/results/culture?exclude=straightlining").text
+
+    assert "5 responses flagged for straightlining are left out" in html
+    assert (
+        'id="exclude-straightlining" name="exclude" type="checkbox" value="straightlining" checked'
+        in html
+    )
