@@ -255,28 +255,25 @@ def most_skipped(
     answers: pd.DataFrame, questionnaire: Questionnaire, limit: int = MOST_SKIPPED
 ) -> list[tuple[str, str, int, int]]:
     """The items most often left unanswered: (answer id, question, skipped, shown to)."""
-    from surveyapp.questionnaires.model import is_answered
-
-    stored = answers.dropna(subset=["answer_id"])
-    by_response = {
-        key: dict(zip(group["answer_id"], group["value"], strict=True))
-        for key, group in stored.groupby("response_id", sort=False)
-    }
-    shown: dict[str, int] = {}
-    skipped: dict[str, int] = {}
-    for response_id in pd.unique(answers["response_id"]):
-        given = by_response.get(response_id, {})
-        for answer_id in rules.shown_answer_ids(questionnaire, given):
-            shown[answer_id] = shown.get(answer_id, 0) + 1
-            if not is_answered(given.get(answer_id)):
-                skipped[answer_id] = skipped.get(answer_id, 0) + 1
+    counted = rules.counted_answers(answers, questionnaire)
+    if counted.empty:
+        return []
+    table = counted.groupby("answer_id")["answered"].agg(["size", "sum"])
+    table["skipped"] = table["size"] - table["sum"]
+    table = table[table["skipped"] > 0]
+    table["share"] = table["skipped"] / table["size"]
+    table = table.reset_index().sort_values(["share", "answer_id"], ascending=[False, True])
     texts = {}
     for item in questionnaire.items():
         texts[item.id] = item.text
         for row in item.rows:
             texts[row.id] = question_and_row(item.text, row.text)
-    ranked = sorted(skipped, key=lambda key: (-skipped[key] / shown[key], key))[:limit]
-    return [(key, texts.get(key, key), skipped[key], shown[key]) for key in ranked]
+    return [
+        (key, texts.get(key, key), int(skipped), int(size))
+        for key, skipped, size in table[["answer_id", "skipped", "size"]]
+        .head(limit)
+        .itertuples(index=False)
+    ]
 
 
 def report_frame(result: Report) -> pd.DataFrame:
