@@ -185,3 +185,39 @@ def test_the_culture_profile_can_leave_out_the_straightliners(client, auth, sess
         'id="exclude-straightlining" name="exclude" type="checkbox" value="straightlining" checked'
         in html
     )
+
+
+def test_a_wave_with_no_answers_yet_has_a_page_that_says_so(client, auth, session):
+    from tests.factories import make_programme
+    from tests.quality.test_rules import GRID
+    from tests.scoring.builders import cohort, store_questionnaire, wave_of
+
+    programme = make_programme(session)
+    cohort(session, {"North": 3}, programme)
+    wave = wave_of(session, programme, store_questionnaire(session, GRID, "grid_check"))
+    session.commit()
+    auth.login(email="evaluator@example.org", role="evaluator")
+
+    page = client.get(f"/admin/waves/{wave.id}/quality")
+    results = client.get(f"/admin/waves/{wave.id}/results?exclude=speeding&exclude=nonsense")
+
+    assert page.status_code == 200
+    assert "0 responses, 0 timed. Median time taken: not worked out" in page.text
+    assert "No team has enough responses to show." in page.text
+    assert results.status_code == 200
+
+
+def test_an_anonymous_waves_page_has_bands_and_its_invitations_no_time(client, auth, session):
+    from surveyapp.models import Invitation
+
+    wave, _people = timed_wave(session, privacy="anonymous")
+    auth.login(email="evaluator@example.org", role="evaluator")
+
+    html = client.get(f"/admin/waves/{wave.id}/quality").text
+
+    assert "an anonymous wave keeps times only in these bands" in html
+    assert _rows(html, "quality-flags")["Speeding"] == "1"
+    kept = session.query(Invitation.active_seconds, Invitation.last_active_at).filter_by(
+        wave_id=wave.id
+    )
+    assert set(kept) == {(None, None)}  # no seconds, no moment: only the band, in the flags
