@@ -196,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.packs.views import bp as pack_bp
     from surveyapp.people.views import bp as people_bp
     from surveyapp.privacy.views import bp as privacy_bp
+    from surveyapp.quality.views import bp as quality_bp
     from surveyapp.questionnaires.views import bp as questionnaires_bp
     from surveyapp.reminders.views import bp as reminders_bp
     from surveyapp.respond.views import bp as respond_bp
@@ -214,6 +215,7 @@ def _register_blueprints(app: Flask) -> None:
         waves_bp,
         reminders_bp,
         results_bp,
+        quality_bp,
         pack_bp,
         sessions_bp,
         evaluations_bp,

@@ -351,3 +351,66 @@ def test_messages_survive_the_unsure_state_both_ways(app, database_url):
     assert pauses == 0
     assert "state_known" in refused
     assert after_downgrade == "failed"  # the old schema knows no "unsure"
+
+
+BEFORE_TIMING = "9f4b2c6d8e11"  # staff sessions: the revision before the time taken was recorded
+
+
+def test_timing_columns_arrive_empty_and_only_unbegun_invitations_are_timed(app, database_url):
+    engine, config = _fresh(app, database_url)
+    command.upgrade(config, BEFORE_TIMING)
+    with engine.begin() as connection:
+        for statement in ROWS:
+            # Since invitations keep the day of completion, they are stored with it.
+            connection.execute(
+                text(
+                    statement.replace(
+                        "token, completed_at,", "token, completed_at, completed_on,"
+                    ).replace(
+                        "'2030-01-02 00:00:00', 3, 3", "'2030-01-02 00:00:00', '2030-01-02', 3, 3"
+                    )
+                )
+            )
+        connection.execute(
+            text(
+                "INSERT INTO participants (id, programme_id, id_number, name, email, team, "
+                "organisation, region, role, attributes, created_at, updated_at) VALUES (3, 1, "
+                "'P003', 'Ann', 'a@example.org', 'North', 'Kent', 'South East', 'Peer', '{}', "
+                "'2030-01-01 00:00:00', '2030-01-01 00:00:00'), (4, 1, 'P004', 'Bo', "
+                "'bo@example.org', 'North', 'Kent', 'South East', 'Peer', '{}', "
+                "'2030-01-01 00:00:00', '2030-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO invitations (id, wave_id, participant_id, token, started_at, "
+                "pages_done, pages_total) VALUES (4, 1, 3, 'begun', '2030-01-02 09:00:00', 1, 3), "
+                "(5, 1, 4, 'unbegun', NULL, 0, 3)"
+            )
+        )
+
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        answers = connection.execute(
+            text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
+        ).all()
+        timed = connection.execute(
+            text("SELECT token, active_seconds, last_active_at FROM invitations ORDER BY id")
+        ).all()
+        responses = connection.execute(
+            text("SELECT id, seconds_taken, time_band FROM responses")
+        ).all()
+    command.downgrade(config, BEFORE_TIMING)
+    with engine.connect() as connection:
+        after_downgrade = connection.execute(
+            text("SELECT answer_id, CAST(value AS TEXT) FROM answers ORDER BY answer_id")
+        ).all()
+
+    assert [(key, json.loads(value)) for key, value in answers] == [
+        ("comments", "Très bien"),
+        ("motivation", 4),
+    ]
+    # Sent and begun before timing: not timed (no time is guessed); not begun: timed from 0.
+    assert timed == [("tok", None, None), ("begun", None, None), ("unbegun", 0, None)]
+    assert responses == [("abc", None, None)]
+    assert after_downgrade == answers

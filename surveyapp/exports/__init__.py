@@ -104,16 +104,24 @@ def export_wave(
     for_evaluator: bool,
     threshold: int = DEFAULT_THRESHOLD,
     progress: Progress = no_progress,
+    exclude: tuple[str, ...] = (),
 ) -> ExportFile:
     """Export one wave in a format and layout.
 
     :param progress: told how far each stage has got (see ``exports.progress``).
+    :param exclude: data-quality rules whose flagged responses are left out, when that
+        is safe (``quality.operations.decide_exclusion``); the file says so.
     :raises ValueError: for an unknown format or layout.
     :raises ExportTooLarge: when Excel cannot hold the table.
     """
     check_choice(file_format, layout)
     tables = wave_tables(
-        session, wave, for_evaluator=for_evaluator, threshold=threshold, progress=progress
+        session,
+        wave,
+        for_evaluator=for_evaluator,
+        threshold=threshold,
+        progress=progress,
+        exclude=exclude,
     )
     return export_tables(
         tables,
@@ -196,17 +204,20 @@ def _write(
         progress("writing", fraction)
 
     kind = SUPPRESSED if tables.suppressed else FULL
+    said = f"{FILE_KINDS[kind]} {tables.exclusion}".strip()
     if layout == "codebook":
-        data, book = with_file_row(tables.codebook, FILE_KINDS[kind]), tables.codebook
+        data, book = with_file_row(tables.codebook, said), tables.codebook
     elif layout == "long":
         data, book = tables.long(), tables.long_codebook()
     else:
         data, book = tables.data, tables.codebook
-    filename = f"{name}_{layout}_{kind}.{file_format}"
+    # A file with flagged responses left out says so in its name too (a CSV has no header).
+    left_out = "_flagged_left_out" if tables.exclusion and "left out" in tables.exclusion else ""
+    filename = f"{name}_{layout}_{kind}{left_out}.{file_format}"
     if file_format == "csv":
         return ExportFile(filename, CSV_MIMETYPE, to_csv_bytes(data, progress=writing))
     if file_format == "xlsx":
-        about = about_sheet(title, layout, FILE_KINDS[kind])
+        about = about_sheet(title, layout, said)
         # The wide codebook explains every variable a long table names, too.
         sheets = {"about": about, "data": data, "scores": tables.scores()}
         sheets["codebook"] = tables.codebook
@@ -217,7 +228,7 @@ def _write(
     return ExportFile(
         filename,
         SAV_MIMETYPE,
-        to_sav_bytes(data, book, file_label=f"{title} ({short})", note=FILE_KINDS[kind]),
+        to_sav_bytes(data, book, file_label=f"{title} ({short})", note=said),
     )
 
 

@@ -89,6 +89,8 @@ class Job:
     finished_at: str = ""
     #: The programme of an evaluator's pack (``PACK``); 0 for a wave's export.
     programme_id: int = 0
+    #: Data-quality rules whose flagged responses are left out, joined by commas.
+    exclude: str = ""
 
     @property
     def percent(self) -> int:
@@ -111,8 +113,9 @@ class Job:
         layout: str,
         for_evaluator: bool,
         programme_id: int = 0,
+        exclude: str = "",
     ) -> bool:
-        asked = (owner, wave_id, file_format, layout, for_evaluator, programme_id)
+        asked = (owner, wave_id, file_format, layout, for_evaluator, programme_id, exclude)
         return asked == (
             self.owner,
             self.wave_id,
@@ -120,6 +123,7 @@ class Job:
             self.layout,
             self.for_evaluator,
             self.programme_id,
+            self.exclude,
         )
 
 
@@ -250,6 +254,7 @@ def find_or_create(
     for_evaluator: bool,
     threshold: int,
     programme_id: int = 0,
+    exclude: str = "",
 ) -> tuple[Job, bool]:
     """The same person's unfinished or undownloaded job for the same export, else a new one;
     while one of theirs is still running, that one.
@@ -261,7 +266,7 @@ def find_or_create(
     mine = [job for job in store.jobs() if job.owner == owner]
     for job in mine:
         if job.state != FAILED and job.same_request(
-            owner, wave_id, file_format, layout, for_evaluator, programme_id
+            owner, wave_id, file_format, layout, for_evaluator, programme_id, exclude
         ):
             return job, False
     # One export at a time per person: a second one waits until the first is made, so
@@ -278,6 +283,7 @@ def find_or_create(
         for_evaluator=for_evaluator,
         threshold=threshold,
         programme_id=programme_id,
+        exclude=exclude,
     )
     return job, True
 
@@ -320,6 +326,7 @@ def run(
                     for_evaluator=job.for_evaluator,
                     threshold=job.threshold,
                     progress=progress,
+                    exclude=tuple(filter(None, job.exclude.split(","))),
                 )
         store.write_file(job, exported.content)
         finished = replace(

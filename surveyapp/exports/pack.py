@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from surveyapp.exports import FILE_KINDS, FULL, SUPPRESSED, ExportFile, _slug, export_tables
-from surveyapp.exports.formats import to_dta_bytes
+from surveyapp.exports.formats import to_csv_bytes, to_dta_bytes
 from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.exports.scripts import r_script, spss_syntax
 from surveyapp.exports.tables import (
@@ -45,6 +45,8 @@ from surveyapp.exports.tables import (
     wave_tables,
 )
 from surveyapp.models import Programme, Wave
+from surveyapp.quality import operations as quality
+from surveyapp.quality.page import report_html, rules_said
 from surveyapp.questionnaires.catalogue import questionnaire_of
 from surveyapp.scoring.disclosure import programme_releases
 
@@ -72,6 +74,10 @@ FILE_WORDS = {
     "that reads wide.sav and recomputes every scale score from the raw items exactly as "
     "the product does (reverse coding, not applicable as missing, the minimum answered, "
     "mean or sum) as rc_<scale>, then shows the product's and the recomputed descriptives",
+    "data_quality.csv": "the wave's data-quality report: responses flagged for speeding, "
+    "straightlining and partial answering, overall and per team (small teams hidden), the "
+    "time taken in bands and the questions most often left unanswered",
+    "data_quality.html": "the same report as a page to read in a browser",
     "scores.R": "the same for R (base R only: Rscript scores.R, from the folder), reading "
     "wide.csv; it prints the descriptives and writes scores_recomputed.csv",
 }
@@ -179,6 +185,7 @@ def build_pack(
         files.add(f"{entry.folder}/scores.sps", syntax.encode("utf-8"))
         script = r_script(tables, questionnaire, "wide.csv")
         files.add(f"{entry.folder}/scores.R", script.encode("utf-8"))
+        _add_quality(files, entry, questionnaire, releases.get(entry.wave.id), threshold)
         progress("writing", (done + 1) / steps)
     if joined is not None:
         _add_data(files, "programme", joined, f"{programme.name}: all identified waves", long=False)
@@ -187,6 +194,17 @@ def build_pack(
     content = _zip(files)
     progress("writing", 1.0)
     return ExportFile(f"{root}.zip", ZIP_MIMETYPE, content)
+
+
+def _add_quality(files: _Files, entry: PackWave, questionnaire, release, threshold) -> None:
+    """The wave's data-quality report, as CSV and as a page (``quality.operations``)."""
+    session = object_session(entry.wave)
+    result = quality.wave_report(
+        session, entry.wave, questionnaire, release=release, threshold=threshold
+    )
+    files.add(f"{entry.folder}/data_quality.csv", to_csv_bytes(quality.report_frame(result)))
+    page = report_html(result, entry.wave.label)
+    files.add(f"{entry.folder}/data_quality.html", page.encode("utf-8"))
 
 
 def _describe_rows(entry: PackWave, tables: ExportTables) -> None:
@@ -355,6 +373,17 @@ def _readme(
     lines += ["", "Files in each wave's folder", "---------------------------"]
     for name, words in FILE_WORDS.items():
         lines.append(para(f"{name}: {words}."))
+    lines += ["", "Data quality", "------------"]
+    lines.append(
+        para(
+            "Every data file carries the data-quality flags as its last columns, labelled in "
+            "the codebook and the .sav: dq_seconds (identified waves only), dq_time_band, "
+            "dq_speeding, dq_straightlining, dq_unanswered_share, dq_partial and dq_flagged. "
+            "Nothing is left out of the pack for a flag: filter on them as you see fit. "
+            "Each wave's data_quality.csv and data_quality.html report the flags. The rules:"
+        )
+    )
+    lines += [para(f"- {line}") for line in rules_said()]
     lines += ["", "The programme-wide file", "-----------------------"]
     if joined is None:
         lines.append(para("No identified wave could be joined, so there is no programme file."))

@@ -61,6 +61,8 @@ from surveyapp.exports.codebook import (
 )
 from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.models import Programme, Wave
+from surveyapp.quality import columns
+from surveyapp.quality import operations as quality
 from surveyapp.questionnaires import Questionnaire
 from surveyapp.questionnaires.catalogue import cached_questionnaire_of, questionnaire_of
 from surveyapp.questionnaires.comparability import incomparable
@@ -81,9 +83,9 @@ from surveyapp.scoring.suppression import DEFAULT_THRESHOLD, FREE_TEXT_THRESHOLD
 #: What replaces free text from a group too small for its text to be shown: on every row
 #: of the group, typed or not, so it does not tell who wrote something.
 #: The columns the scores sheet keeps: the key, cohort fields, session, dose and scores.
-KEPT_WITH_SCORES = ("key", "group", "session", "dose", "score")
-#: The columns every row of the long layout repeats.
-ROW_ROLES = ("key", "group", "session", "dose")
+KEPT_WITH_SCORES = ("key", "group", "session", "dose", "score", "quality")
+#: The columns every row of the long layout repeats (the data-quality flags too).
+ROW_ROLES = ("key", "group", "session", "dose", "quality")
 TEXT_HIDDEN = f"[hidden: fewer than {FREE_TEXT_THRESHOLD} responses in this group]"
 
 
@@ -95,6 +97,8 @@ class ExportTables:
     variables: tuple[Variable, ...]
     #: Whether small groups are hidden (an evaluator's file) or not (the full file).
     suppressed: bool = False
+    #: What was left out by data-quality flags, in a sentence ("" when nothing was asked).
+    exclusion: str = ""
 
     @property
     def key(self) -> str:
@@ -137,6 +141,7 @@ def wave_tables(
     answers: pd.DataFrame | None = None,
     progress: Progress = no_progress,
     release: Release | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> ExportTables:
     """Build a wave's wide table and its variables (one query, then pandas).
 
@@ -146,6 +151,8 @@ def wave_tables(
     :param answers: the wave's ``load_answers`` table, when the caller has it already
         (several exports of one wave then load it once).
     :param progress: told how far the stages "loading" and "scoring" have got.
+    :param exclude: data-quality rules whose flagged responses are left out, when
+        ``quality.operations.decide_exclusion`` finds that safe (the file says so).
     """
     check_threshold(threshold)
     version = wave.questionnaire_version
@@ -163,9 +170,15 @@ def wave_tables(
     progress("scoring", 0.0)
     data = build_wide(answers, questionnaire, variables, anonymous=wave.is_anonymous)
     data, variables = with_session_and_dose(session, wave, data, variables)
+    flags = quality.wave_flags(session, wave, questionnaire, answers)
+    data, variables = columns.with_quality(data, variables, flags, anonymous=wave.is_anonymous)
+    if for_evaluator and release is None:
+        release = programme_release(session, wave, threshold)
+    exclusion = quality.decide_exclusion(
+        flags, exclude, release=release if for_evaluator else None, threshold=threshold
+    )
+    data = data.drop(index=exclusion.left_out)
     if for_evaluator:
-        if release is None:
-            release = programme_release(session, wave, threshold)
         identifying = identifying_ids(questionnaire)
         # Exact counts of sessions would single people out beside their team: an
         # evaluator's file carries the bands only, released as the decision says.
@@ -174,7 +187,8 @@ def wave_tables(
         data = protect_groups(data, variables, release, identifying)
         variables = pooled_labels(variables, threshold, identifying)
     progress("scoring", 1.0)
-    return ExportTables(data.reset_index(drop=True), tuple(variables), for_evaluator)
+    said = exclusion.sentence() if exclude else ""
+    return ExportTables(data.reset_index(drop=True), tuple(variables), for_evaluator, said)
 
 
 def with_session_and_dose(

@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from surveyapp.errors import SurveyError
 from surveyapp.models import Answer, DraftAnswer, Invitation, Response, Wave
+from surveyapp.quality.bands import band_of
 from surveyapp.questionnaires import Page, Questionnaire
 from surveyapp.questionnaires.answers import describe, question_and_row
 from surveyapp.respond import release
@@ -87,6 +88,28 @@ def link_state(invitation: Invitation, now: datetime) -> str:
 def mark_opened(invitation: Invitation, now: datetime) -> None:
     if invitation.opened_at is None:
         invitation.opened_at = now
+
+
+#: A longer gap between two steps is a break (the person left and came back): not counted.
+IDLE_LIMIT = timedelta(minutes=30)
+
+
+def note_activity(invitation: Invitation, now: datetime) -> None:
+    """Time the person's answering: called when a page is shown or sent, and on sending.
+
+    The gap since the last step is added to ``active_seconds`` unless it is longer than
+    ``IDLE_LIMIT`` (a break between visits), so the time taken runs from the first page
+    shown to the send, summed over visits. An invitation begun before timing was recorded
+    stays untimed (``active_seconds`` NULL).
+    """
+    if invitation.is_completed:
+        return
+    last = invitation.last_active_at
+    if last is not None and invitation.active_seconds is not None:
+        gap = now - last
+        if timedelta(0) <= gap <= IDLE_LIMIT:
+            invitation.active_seconds += int(gap.total_seconds())
+    invitation.last_active_at = now
 
 
 def answers_of(session: Session, invitation: Invitation) -> dict[str, Any]:
@@ -219,6 +242,7 @@ def record_answers(
     """
     if invitation.is_completed:
         raise AlreadyCompleted()
+    note_activity(invitation, now)
     _upsert_drafts(session, invitation, values, now)
     answers = {**earlier, **values} if earlier is not None else answers_of(session, invitation)
     if invitation.started_at is None:
@@ -237,6 +261,7 @@ def save_text_draft(
     """
     if invitation.is_completed:
         raise AlreadyCompleted()
+    note_activity(invitation, now)
     if text:
         _upsert_drafts(session, invitation, {item_id: text}, now)
     else:
@@ -285,7 +310,9 @@ def submit(
     role, a random key and no time; it is held back until enough have come in
     (``release.add_anonymous_response``), and the invitation keeps only the day
     (``completed_on``; opening and starting keep their day too, at midnight), so
-    nothing links the answers to the person.
+    nothing links the answers to the person. The time taken goes with the response:
+    in seconds in an identified wave, as a band only in an anonymous one (whose
+    invitation then forgets its seconds).
 
     :raises Incomplete: when a shown page is not answered yet.
     :raises AlreadyCompleted: when the answers were already submitted (a replay
@@ -300,7 +327,10 @@ def submit(
             raise AlreadyCompleted()
         raise Incomplete(missing)
     wave = invitation.wave
-    completion: dict[str, Any] = {"completed_on": now.date()}
+    note_activity(invitation, now)
+    seconds = invitation.active_seconds
+    # The time taken goes with the response; the invitation keeps no time of the visit.
+    completion: dict[str, Any] = {"completed_on": now.date(), "last_active_at": None}
     if wave.is_anonymous:
         # The days of opening and starting stay (the dashboard counts them), not their times:
         # a start minutes before the end would tell when the person finished.
@@ -308,6 +338,8 @@ def submit(
             moment = getattr(invitation, name)
             if moment is not None:
                 completion[name] = datetime.combine(moment.date(), time())
+        # Its band is in the response: the seconds beside it would tell whose it is.
+        completion["active_seconds"] = None
     else:
         completion["completed_at"] = now
     # The guarded update is the lock: of two concurrent submissions exactly one wins.
@@ -332,7 +364,9 @@ def submit(
     session.execute(delete(DraftAnswer).where(DraftAnswer.invitation_id == invitation.id))
     session.expire(invitation, ["drafts"])
     if wave.is_anonymous:
-        release.add_anonymous_response(session, wave, group=group, answers=kept)
+        release.add_anonymous_response(
+            session, wave, group=group, answers=kept, time_band=band_of(seconds)
+        )
         return
     response = Response(
         id=uuid.uuid4().hex,
@@ -340,6 +374,8 @@ def submit(
         questionnaire_version_id=wave.questionnaire_version_id,
         participant_id=person.id,
         release=release.RELEASED_AT_ONCE,
+        seconds_taken=seconds,
+        time_band=band_of(seconds),
         **group,
     )
     session.add(response)

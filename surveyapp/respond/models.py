@@ -59,6 +59,12 @@ class Response(Base):
     #: back; 1, 2, … the step it was released in; 0 in an identified wave, whose
     #: responses are released as they are sent.
     release: Mapped[int | None]
+    #: Seconds taken (first page shown to sending, summed over visits); identified waves
+    #: only, NULL when not timed. An anonymous wave keeps only ``time_band``.
+    seconds_taken: Mapped[int | None]
+    #: The band of the time taken (``quality.rules.TIME_BANDS``), NULL when not timed: all an
+    #: anonymous wave keeps of time, a duration in bands, never a moment.
+    time_band: Mapped[int | None]
 
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="response", cascade="all, delete-orphan"

@@ -102,12 +102,18 @@ def release_sentence(status: ReleaseStatus, *, closed: bool) -> str:
 
 
 def add_anonymous_response(
-    session: Session, wave: Wave, *, group: Mapping[str, str], answers: Mapping[str, Any]
+    session: Session,
+    wave: Wave,
+    *,
+    group: Mapping[str, str],
+    answers: Mapping[str, Any],
+    time_band: int | None = None,
 ) -> int | None:
     """Store one response of an anonymous wave among the held ones; release them when enough.
 
     ``group`` is the person's team, organisation, region and role; ``answers`` their
-    answers by answer id. The wave's held responses, this one among them, are written
+    answers by answer id; ``time_band`` the band of the time they took (a duration, never
+    a moment: ``quality.bands``). The wave's held responses, this one among them, are written
     again in a random order under new random keys. Returns the step released now, or
     None when they stay held.
     """
@@ -121,6 +127,7 @@ def add_anonymous_response(
             Response.organisation,
             Response.region,
             Response.role,
+            Response.time_band,
         ).where(Response.wave_id == wave.id, Response.release.is_(None))
     ).all()
     held_ids = [row.id for row in held_rows]
@@ -135,7 +142,7 @@ def add_anonymous_response(
         # Answers first: SQLite enforces ON DELETE CASCADE only with foreign keys switched on.
         session.execute(delete(Answer).where(Answer.response_id.in_(held_ids)))
         session.execute(delete(Response).where(Response.id.in_(held_ids)))
-    fields = ("team", "organisation", "region", "role")
+    fields = ("team", "organisation", "region", "role", "time_band")
     responses = [
         (
             {
@@ -150,7 +157,8 @@ def add_anonymous_response(
         (
             {
                 "questionnaire_version_id": wave.questionnaire_version_id,
-                **{name: group.get(name, "") for name in fields},
+                **{name: group.get(name, "") for name in fields[:4]},
+                "time_band": time_band,
             },
             dict(answers),
         )

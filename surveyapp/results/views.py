@@ -30,6 +30,7 @@ from surveyapp.models import (
     Programme,
     Wave,
 )
+from surveyapp.quality import operations as quality
 from surveyapp.questionnaires.answers import question_and_row
 from surveyapp.respond import release
 from surveyapp.results import operations as results
@@ -79,6 +80,28 @@ def _release_note(wave: Wave) -> str:
     return release.release_sentence(status, closed=wave.closes_at <= now())
 
 
+def _asked_exclusion() -> tuple[str, ...]:
+    """The data-quality rules ticked on the page (``?exclude=speeding&exclude=…``)."""
+    return quality.parse_rules(request.args.getlist("exclude"))
+
+
+def _answers(wave: Wave, questionnaire, for_evaluator: bool):
+    """The wave's answers, less the flagged responses asked to be left out when that is
+    safe beside the page without them (``quality.decide_exclusion``); and the decision."""
+    answers = scoring.load_answers(get_session(), wave)
+    asked = _asked_exclusion()
+    if not asked:
+        return answers, quality.Exclusion()
+    flags = quality.wave_flags(get_session(), wave, questionnaire, answers)
+    exclusion = quality.decide_exclusion(
+        flags,
+        asked,
+        release=_release(wave, for_evaluator),
+        threshold=wave.programme.reporting_threshold,
+    )
+    return exclusion.keep(answers), exclusion
+
+
 def _has_culture_items(questionnaire) -> bool:
     return any(item.type == "bipolar" for item in questionnaire.items())
 
@@ -96,7 +119,8 @@ def _scales_page(wave: Wave, export_problem: str = "", status: int = 200):
     by = request.args.get("by", "team")
     by = by if by in scoring.GROUP_FIELDS else "team"
     for_evaluator = _for_evaluator()
-    scores = scoring.scores_table(scoring.load_answers(get_session(), wave), questionnaire)
+    answers, exclusion = _answers(wave, questionnaire, for_evaluator)
+    scores = scoring.scores_table(answers, questionnaire)
     summary = scoring.summarise_scales(
         scores,
         questionnaire,
@@ -124,6 +148,8 @@ def _scales_page(wave: Wave, export_problem: str = "", status: int = 200):
         codebook_formats=formats_for("codebook"),
         has_culture=_has_culture_items(questionnaire),
         release_note=_release_note(wave),
+        exclusion=exclusion,
+        rules=quality.rules.RULES,
         # The error summary links to the form the problem is about.
         export_problems=(
             [("codebook-format-csv" if layout == "codebook" else "format-csv", export_problem)]
@@ -153,6 +179,7 @@ def results_export(wave_id: int):
         check_choice(file_format, layout)
     except ValueError as problem:  # the codebook as SPSS, which has no rows to label
         return _scales_page(wave, str(problem), 422)
+    exclude = _asked_exclusion()
     if jobs.needs_background(get_session(), wave):
         job, new = jobs.find_or_create(
             _job_store(),
@@ -163,6 +190,7 @@ def results_export(wave_id: int):
             layout=layout,
             for_evaluator=for_evaluator,
             threshold=wave.programme.reporting_threshold,
+            exclude=",".join(exclude),
         )
         if new:
             make_session = current_app.extensions["surveyapp.sessionmaker"]
@@ -181,6 +209,7 @@ def results_export(wave_id: int):
             layout=layout,
             for_evaluator=for_evaluator,
             threshold=wave.programme.reporting_threshold,
+            exclude=exclude,
         )
     except (ExportTooLarge, NotReleasable) as problem:
         return _scales_page(wave, str(problem), 422)
@@ -201,8 +230,9 @@ def results_culture(wave_id: int):
     if not _has_culture_items(questionnaire):
         abort(404)
     for_evaluator = _for_evaluator()
+    answers, exclusion = _answers(wave, questionnaire, for_evaluator)
     profile = scoring.culture_profile(
-        scoring.load_answers(get_session(), wave),
+        answers,
         questionnaire,
         by="team",
         for_evaluator=for_evaluator,
@@ -244,6 +274,8 @@ def results_culture(wave_id: int):
         chart=chart,
         leaning=leaning,
         release_note=_release_note(wave),
+        exclusion=exclusion,
+        rules=quality.rules.RULES,
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         number=results.number,
@@ -331,7 +363,7 @@ def results_items(wave_id: int):
     """Show the distribution of answers to each closed item, one section per questionnaire page."""
     wave, questionnaire = _wave_results(wave_id)
     for_evaluator = _for_evaluator()
-    answers = scoring.load_answers(get_session(), wave)
+    answers, exclusion = _answers(wave, questionnaire, for_evaluator)
     sections = []
     for page in questionnaire.pages:
         charts = [
@@ -345,6 +377,8 @@ def results_items(wave_id: int):
         wave=wave,
         sections=sections,
         release_note=_release_note(wave),
+        exclusion=exclusion,
+        rules=quality.rules.RULES,
         for_evaluator=for_evaluator,
         may_see_full_data=access.can(g.user, "see_small_groups"),
         threshold=wave.programme.reporting_threshold,
@@ -409,7 +443,7 @@ def results_chart(wave_id: int):
     if file_format not in CHART_FORMATS or bool(scale_id) == bool(answer_id):
         abort(400)
     for_evaluator = _for_evaluator()
-    answers = scoring.load_answers(get_session(), wave)
+    answers, _exclusion = _answers(wave, questionnaire, for_evaluator)
     if scale_id:
         if scale_id not in {scale.id for scale in questionnaire.scales}:
             abort(404)

@@ -82,6 +82,12 @@ class Invitation(Base):
     pages_total: Mapped[int] = mapped_column(default=0)
     #: Set when the person asked for no more reminders about this wave; they can still answer.
     opted_out_at: Mapped[datetime | None]
+    #: Seconds spent answering so far: the gaps between pages shown, pages sent and the
+    #: send, summed over visits (``respond.flow.note_activity``). NULL: not timed (the
+    #: person began before timing was recorded). An anonymous wave clears it on sending.
+    active_seconds: Mapped[int | None] = mapped_column(default=0)
+    #: When the person last saw or sent a page, to time the next step; cleared on sending.
+    last_active_at: Mapped[datetime | None]
 
     wave: Mapped[Wave] = relationship(back_populates="invitations")
     participant: Mapped[Participant] = relationship(back_populates="invitations")

@@ -1,0 +1,1 @@
+"""Data quality: time taken, speeding, straightlining, items left unanswered, partial responses."""
