@@ -177,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.privacy.views import bp as privacy_bp
     from surveyapp.questionnaires.views import bp as questionnaires_bp
     from surveyapp.reminders.views import bp as reminders_bp
+    from surveyapp.reports.views import bp as reports_bp
     from surveyapp.respond.views import bp as respond_bp
     from surveyapp.results.views import bp as results_bp
     from surveyapp.sessions.views import bp as sessions_bp
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
         reminders_bp,
         results_bp,
         pack_bp,
+        reports_bp,
         sessions_bp,
         evaluations_bp,
         staff_bp,

@@ -60,7 +60,7 @@ def test_an_areas_views_import_no_other_areas_views():
 def test_every_area_has_its_views_and_templates_beside_them():
     assert AREAS == [
         "audit", "auth", "evaluations", "packs", "people", "privacy", "questionnaires",
-        "reminders", "respond", "results", "sessions", "staff", "waves",
+        "reminders", "reports", "respond", "results", "sessions", "staff", "waves",
     ]  # fmt: skip
     for area in AREAS:
         assert (PACKAGE / area / "templates" / area).is_dir(), area
