@@ -101,3 +101,17 @@ def readme(batch: Batch, *, made_by: str, now: datetime) -> bytes:
             lines.append(textwrap.fill(f"{team}: {why}", 78, subsequent_indent="  "))
     lines += ["", f"{MANIFEST} holds the SHA-256 of every other file (sha256sum -c {MANIFEST})."]
     return "\n".join(lines).encode("utf-8")
+
+
+def pack_files(batch: Batch, folder: str) -> tuple[dict[str, bytes], str]:
+    """The team reports of one wave for the evaluator's pack, in ``folder``, and what the
+    pack's README says of them (the teams without a report and why included)."""
+    files = {f"{folder}/{report.filename}": team_pdf(report) for report in batch.reports}
+    if batch.problem:
+        return files, f"Team reports: none. {batch.problem}"
+    said = f"Team reports in {folder}/: " + (
+        ", ".join(f"{report.filename} ({report.team})" for report in batch.reports) or "none"
+    )
+    if batch.withheld:
+        said += ". No report for " + "; ".join(f"{team} ({why})" for team, why in batch.withheld)
+    return files, said + "."

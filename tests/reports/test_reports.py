@@ -305,3 +305,23 @@ def test_the_command_writes_the_zip_or_one_team(runner, session, tmp_path, team)
     refused = runner.invoke(args=["exports", "reports", str(wave.id), "--team", "Harbour"])
     assert refused.exit_code == 1
     assert "There is no report for “Harbour”: hidden: fewer than 5 responses" in refused.output
+
+
+def test_the_evaluators_pack_holds_the_team_reports_of_a_culture_survey(session):
+    from surveyapp.exports.pack import build_pack
+
+    wave = culture_wave(session)
+    made = build_pack(session, wave.programme, for_evaluator=True, made_by="t", now=NOW)
+    archive = zipfile.ZipFile(io.BytesIO(made.content))
+    names = {name.split("/", 1)[1]: name for name in archive.namelist()}
+    reports = sorted(name for name in names if "/team_reports/" in name)
+    assert reports == [
+        "w1_culture_survey/team_reports/team_east.pdf",
+        "w1_culture_survey/team_reports/team_north.pdf",
+    ]
+    manifest = archive.read(names["MANIFEST.sha256"]).decode()
+    assert all(f"  {name}\n" in manifest for name in reports)
+    readme = " ".join(archive.read(names["README.txt"]).decode().split())
+    assert "team_north.pdf (North)" in readme
+    assert "No report for Harbour (hidden: fewer than 5 responses)" in readme
+    assert "Team report: North" in pdf_text(archive.read(names[reports[1]]))
