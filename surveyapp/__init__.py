@@ -199,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.quality.views import bp as quality_bp
     from surveyapp.questionnaires.views import bp as questionnaires_bp
     from surveyapp.reminders.views import bp as reminders_bp
+    from surveyapp.reports.views import bp as reports_bp
     from surveyapp.respond.views import bp as respond_bp
     from surveyapp.results.views import bp as results_bp
     from surveyapp.sessions.views import bp as sessions_bp
@@ -217,6 +218,7 @@ def _register_blueprints(app: Flask) -> None:
         results_bp,
         quality_bp,
         pack_bp,
+        reports_bp,
         sessions_bp,
         evaluations_bp,
         staff_bp,

@@ -36,8 +36,9 @@ COMMAND_LINE = "command line"
 
 
 def init_app(app: Flask) -> None:
-    # Adds ``exports pack`` to the exports group.
+    # Adds ``exports pack`` and ``exports reports`` to the exports group.
     from surveyapp.packs import cli as _pack_cli  # noqa: F401
+    from surveyapp.reports import cli as _reports_cli  # noqa: F401
 
     app.cli.add_command(questionnaires_cli)
     app.cli.add_command(users_cli)

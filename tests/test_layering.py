@@ -61,7 +61,8 @@ def test_an_areas_views_import_no_other_areas_views():
 def test_every_area_has_its_views_and_templates_beside_them():
     assert AREAS == [
         "account", "audit", "auth", "evaluations", "packs", "people", "privacy", "quality",
-        "questionnaires", "reminders", "respond", "results", "sessions", "staff", "waves",
+        "questionnaires", "reminders", "reports", "respond", "results", "sessions", "staff",
+        "waves",
     ]  # fmt: skip
     for area in AREAS:
         assert (PACKAGE / area / "templates" / area).is_dir(), area

@@ -57,6 +57,8 @@ STALLED = timedelta(minutes=5)
 RUNNING, READY, FAILED = "running", "ready", "failed"
 #: The layout of a job that makes a programme's evaluator's pack.
 PACK = "pack"
+#: The layout of a job that makes the ZIP of a wave's team reports (``surveyapp.reports``).
+TEAM_REPORTS = "team_reports"
 #: What a person is told about a job whose process ended before it finished.
 STOPPED = (
     "The export stopped before it finished, perhaps because the server restarted. "
@@ -314,6 +316,8 @@ def run(
         with make_session() as session:
             if job.layout == PACK:
                 exported = _make_pack(session, job, clock, progress)
+            elif job.layout == TEAM_REPORTS:
+                exported = _make_team_reports(session, job, clock, progress)
             else:
                 wave = session.get(Wave, job.wave_id)
                 if wave is None:
@@ -369,6 +373,24 @@ def _make_pack(session: Session, job: Job, clock: Callable[[], datetime], progre
         threshold=job.threshold,
         progress=progress,
     )
+
+
+def _made_by(session: Session, job: Job) -> str:
+    user = session.get(User, job.owner)
+    return f"{user.email} ({user.role.replace('_', ' ')})" if user else "a former account"
+
+
+def _make_team_reports(session: Session, job: Job, clock: Callable[[], datetime], progress):
+    from surveyapp.reports.operations import wave_batch
+    from surveyapp.reports.pdf import batch_zip
+
+    wave = session.get(Wave, job.wave_id)
+    if wave is None:
+        raise ValueError("The wave no longer exists.")
+    progress("loading", 0.0)
+    batch = wave_batch(session, wave, now=clock())
+    progress("loading", 1.0)
+    return batch_zip(batch, made_by=_made_by(session, job), now=clock(), progress=progress)
 
 
 def start(

@@ -13,6 +13,8 @@ What the ZIP holds, under one folder named after the programme:
   and as an HTML page;
 - ``programme/``: the identified waves joined by ID number (``export_programme``'s
   table), CSV, ``.sav`` and ``.dta``, with its codebook;
+- ``wN_<wave>/team_reports/``: in a culture survey wave, a PDF per team
+  (``surveyapp.reports``), always suppressed;
 - ``README.txt``: what each file is, the threshold, what was pooled or withheld,
   the questionnaire versions, when and by whom the pack was made;
 - ``MANIFEST.sha256``: the SHA-256 of every other file, checked with
@@ -94,6 +96,8 @@ class PackWave:
     pooled_rows: int = 0
     hidden_text_rows: int = 0
     left_out: str = ""
+    #: What the README says of the wave's team reports ("" for a wave without them).
+    team_reports: str = ""
 
 
 @dataclass
@@ -186,6 +190,7 @@ def build_pack(
         script = r_script(tables, questionnaire, "wide.csv")
         files.add(f"{entry.folder}/scores.R", script.encode("utf-8"))
         _add_quality(files, entry, questionnaire, releases.get(entry.wave.id), threshold)
+        _add_team_reports(session, files, entry, now)
         progress("writing", (done + 1) / steps)
     if joined is not None:
         _add_data(files, "programme", joined, f"{programme.name}: all identified waves", long=False)
@@ -205,6 +210,22 @@ def _add_quality(files: _Files, entry: PackWave, questionnaire, release, thresho
     files.add(f"{entry.folder}/data_quality.csv", to_csv_bytes(quality.report_frame(result)))
     page = report_html(result, entry.wave.label)
     files.add(f"{entry.folder}/data_quality.html", page.encode("utf-8"))
+
+
+def _add_team_reports(session: Session, files: _Files, entry: PackWave, now: datetime) -> None:
+    """A culture survey wave's team reports (``surveyapp.reports``): a PDF per team in
+    ``team_reports/``, always with small groups hidden, as they are made to be sent."""
+    from surveyapp.reports.operations import wave_batch
+    from surveyapp.reports.pdf import pack_files
+
+    questionnaire = questionnaire_of(entry.wave.questionnaire_version)
+    if not any(item.type == "bipolar" for item in questionnaire.items()):
+        return
+    reports, entry.team_reports = pack_files(
+        wave_batch(session, entry.wave, now=now), f"{entry.folder}/team_reports"
+    )
+    for name, content in reports.items():
+        files.add(name, content)
 
 
 def _describe_rows(entry: PackWave, tables: ExportTables) -> None:
@@ -370,6 +391,8 @@ def _readme(
                 f"withheld: {entry.hidden_text_rows}."
             )
         lines.append(para(said))
+        if entry.team_reports:
+            lines.append(para(f"  {entry.team_reports}"))
     lines += ["", "Files in each wave's folder", "---------------------------"]
     for name, words in FILE_WORDS.items():
         lines.append(para(f"{name}: {words}."))
@@ -384,6 +407,13 @@ def _readme(
         )
     )
     lines += [para(f"- {line}") for line in rules_said()]
+    lines.append(
+        para(
+            "team_reports/ (culture survey waves): a PDF per team, as the wave's Team reports "
+            "page makes them, with small groups hidden whatever the pack; a team the results "
+            "pages hide has no report."
+        )
+    )
     lines += ["", "The programme-wide file", "-----------------------"]
     if joined is None:
         lines.append(para("No identified wave could be joined, so there is no programme file."))

@@ -1,0 +1,1 @@
+"""Reports per team: a PDF per team of a wave, and a ZIP of them all."""
