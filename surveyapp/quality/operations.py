@@ -151,24 +151,44 @@ def decide_exclusion(
     left_out = rules.excluded(flags, asked)
     if release is None or not len(left_out):
         return Exclusion(asked, left_out)
+    offered = offered_rules(flags, release=release, threshold=threshold)
+    if set(asked) <= set(offered):
+        return Exclusion(asked, left_out)
+    refused = [rules.RULES[rule].split(" (")[0].lower() for rule in asked if rule not in offered]
+    refusal = (
+        f"Leaving out responses flagged for {' or '.join(refused)} is not offered for this "
+        f"wave: in at least one group the responses it would leave out, or those it would "
+        f"keep, number fewer than {threshold}, alone or beside the other rules offered. The "
+        f"results with and without them could then be subtracted to show the answers of "
+        f"fewer than {threshold} people. Every response is included."
+    )
+    return Exclusion(asked, pd.Index([], dtype=object), offered=False, refusal=refusal)
+
+
+def offered_rules(flags: pd.DataFrame, *, release: Release, threshold: int) -> tuple[str, ...]:
+    """The rules whose exclusion is safe together, taken in the order of ``rules.RULES``.
+
+    A person can ask for any set of the offered rules, and two sets differ by the
+    responses of some pattern of flags (speeding but not partial, say). So a rule is
+    offered only if, with it and the rules already offered, every pattern of every group
+    (none of the flags included) numbers 0 or at least the threshold: no two pages, nor
+    a page with and without exclusion, then differ by fewer people.
+    """
     labels = release.labels.reindex(flags.index)
     fields = list(fields_of(release.real))
     classes = labels[fields].fillna("").astype(str).agg("\x1f".join, axis=1)
-    out = pd.Series(flags.index.isin(left_out), index=flags.index)
-    counts = (
-        pd.DataFrame({"class": classes, "out": out}).groupby("class")["out"].agg(["sum", "count"])
-    )
-    left, kept = counts["sum"], counts["count"] - counts["sum"]
-    unsafe = ((left > 0) & (left < threshold)) | ((kept > 0) & (kept < threshold))
-    if not unsafe.any():
-        return Exclusion(asked, left_out)
-    refusal = (
-        "Leaving out flagged responses is not offered for this wave: in at least one group "
-        f"the responses it would leave out, or those it would keep, number fewer than "
-        f"{threshold}. The results with and without them could then be subtracted to show "
-        f"the answers of fewer than {threshold} people. Every response is included."
-    )
-    return Exclusion(asked, pd.Index([], dtype=object), offered=False, refusal=refusal)
+    offered: list[str] = []
+    for rule in rules.RULES:
+        trial = [*offered, rule]
+        patterns = flags[trial].fillna(0).astype(int).astype(str).agg("".join, axis=1)
+        sizes = (
+            pd.DataFrame({"class": classes, "pattern": patterns})
+            .groupby(["class", "pattern"])
+            .size()
+        )
+        if not (sizes < threshold).any():
+            offered.append(rule)
+    return tuple(offered)
 
 
 # -- the report --------------------------------------------------------------------------
@@ -197,6 +217,8 @@ class Report:
     has_batteries: bool
     threshold: int
     suppressed: bool
+    #: A suppressed report of a wave with fewer responses than the threshold shows no number.
+    too_few: bool = False
 
 
 def _count(column: pd.Series) -> int:
@@ -215,6 +237,8 @@ def report(
     """The data-quality report of a wave: counts per flag, per team (teams the decision
     does not release whole, or with fewer than the threshold, are hidden), the times in
     bands, and the items most often skipped."""
+    if release is not None and len(flags) < threshold:
+        return Report(len(flags), 0, {}, None, [], 0, [], [], False, threshold, True, too_few=True)
     people = answers.drop_duplicates("response_id").set_index("response_id")
     counts = {name: _count(flags[name]) for name in COUNTED}
     teams_of = group_names(people["team"].reindex(flags.index))
@@ -244,7 +268,9 @@ def report(
         teams=teams,
         hidden_teams=hidden,
         bands=bands,
-        skipped=most_skipped(answers, questionnaire),
+        skipped=most_skipped(
+            answers, questionnaire, at_least=threshold if release is not None else 1
+        ),
         has_batteries=bool(rules.batteries(questionnaire)),
         threshold=threshold,
         suppressed=release is not None,
@@ -252,15 +278,22 @@ def report(
 
 
 def most_skipped(
-    answers: pd.DataFrame, questionnaire: Questionnaire, limit: int = MOST_SKIPPED
+    answers: pd.DataFrame,
+    questionnaire: Questionnaire,
+    limit: int = MOST_SKIPPED,
+    at_least: int = 1,
 ) -> list[tuple[str, str, int, int]]:
-    """The items most often left unanswered: (answer id, question, skipped, shown to)."""
+    """The items most often left unanswered: (answer id, question, skipped, shown to).
+
+    An item shown to fewer than ``at_least`` people (a follow-up question, say) is left
+    out: how many it was shown to tells how many gave the answer that opens it.
+    """
     counted = rules.counted_answers(answers, questionnaire)
     if counted.empty:
         return []
     table = counted.groupby("answer_id")["answered"].agg(["size", "sum"])
     table["skipped"] = table["size"] - table["sum"]
-    table = table[table["skipped"] > 0]
+    table = table[(table["skipped"] > 0) & (table["size"] >= at_least)]
     table["share"] = table["skipped"] / table["size"]
     table = table.reset_index().sort_values(["share", "answer_id"], ascending=[False, True])
     texts = {}
@@ -279,6 +312,10 @@ def most_skipped(
 def report_frame(result: Report) -> pd.DataFrame:
     """The report as one table (the pack's CSV): section, what, responses, count."""
     rows = [("responses", "Responses", result.responses, result.responses)]
+    if result.too_few:
+        return pd.DataFrame(rows, columns=["section", "what", "of", "count"]).astype(
+            {"of": "Int64", "count": "Int64"}
+        )
     rows.append(("timed", "Responses timed", result.responses, result.timed))
     rows += [
         ("flag", label, result.responses, result.counts[name]) for name, label in COUNTED.items()

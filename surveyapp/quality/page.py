@@ -58,6 +58,12 @@ def _table(caption: str, head: list[str], rows: list[list[object]]) -> str:
 def report_html(result: Report, title: str) -> str:
     """The whole report as one page."""
     escaped = html.escape(title)
+    if result.too_few:
+        return (
+            f'<!doctype html><html lang="en-GB"><meta charset="utf-8"><title>Data quality: '
+            f"{escaped}</title><h1>Data quality: {escaped}</h1><p>{result.responses} responses: "
+            f"fewer than {result.threshold}, so no figure is shown.</p></html>"
+        )
     flags = _table(
         "Responses flagged by each rule",
         ["Rule", "Responses flagged", f"Of {result.responses} responses"],

@@ -85,6 +85,10 @@ def incomparable(old: Questionnaire, new: Questionnaire) -> dict[str, str]:
     reasons: dict[str, str] = {}
     for brk in breaking_changes(old, new):
         reasons.setdefault(brk.answer_id, brk.reason)
+    for item in old.items():
+        if item.id in reasons:  # its "other" text goes with it
+            for answer_id in item.answer_ids():
+                reasons.setdefault(answer_id, reasons[item.id])
     new_scales = {scale.id: scale for scale in new.scales}
     for scale in old.scales:
         other = new_scales.get(scale.id)

@@ -83,8 +83,23 @@ def test_exclusion_is_refused_where_it_would_single_out_a_few(client, auth, sess
     wave, _people = timed_wave(session, speeders=1)
     auth.login(email="evaluator@example.org", role="evaluator")
     html = client.get(f"/admin/waves/{wave.id}/results?exclude=speeding").text
-    assert "Leaving out flagged responses is not offered for this wave" in html
+    assert "Leaving out responses flagged for speeding is not offered for this wave" in html
     assert _everyone(html) == 10
+
+
+def test_a_rule_that_would_single_out_a_few_is_refused_while_another_is_offered(
+    client, auth, session
+):
+    # Five speeders of North's ten: speeding is safe. P002 alone straightlines: not safe.
+    wave, _people = timed_wave(session, speeders=5, teams={"North": 10, "South": 5})
+    auth.login(email="evaluator@example.org", role="evaluator")
+    url = f"/admin/waves/{wave.id}/results"
+
+    both = client.get(f"{url}?exclude=speeding&exclude=straightlining").text
+
+    assert "Leaving out responses flagged for straightlining is not offered" in both
+    assert "speeding is not offered" not in both
+    assert _everyone(both) == 15
 
 
 def _cells(client, wave, query: str) -> dict[tuple, tuple[int, float]]:
@@ -115,17 +130,21 @@ def test_subtracting_the_results_with_and_without_exclusion_finds_no_small_group
     every = _cells(client, wave, "")
     assert every  # the attacker has numbers to work with
     rules = ("speeding", "straightlining", "partial")
+    pages = {(): every}
     for size in (1, 2, 3):
         for chosen in itertools.combinations(rules, size):
             query = "&".join(f"exclude={rule}" for rule in chosen)
-            fewer = _cells(client, wave, query)
-            for cell, (n, _mean) in every.items():
-                if cell not in fewer:
-                    continue
-                gone = n - fewer[cell][0]
-                # The attacker's sum of the left-out people: n·mean − n'·mean'. It is only
-                # ever over no one, or over at least the threshold of people.
-                assert gone == 0 or gone >= threshold, (chosen, cell, gone)
+            pages[chosen] = _cells(client, wave, query)
+    # Any two pages, not only a page beside the one with every response: two sets of
+    # rules differ by the people of some flag patterns.
+    for (one, first), (other, second) in itertools.combinations(pages.items(), 2):
+        for cell, (n, _mean) in first.items():
+            if cell not in second:
+                continue
+            gone = abs(n - second[cell][0])
+            # The attacker's sum of the people between: n·mean − n'·mean'. It is only
+            # ever over no one, or over at least the threshold of people.
+            assert gone == 0 or gone >= threshold, (one, other, cell, gone)
     # And where the left-out set is big enough, the numbers do change, safely.
     before, after = _cells(client, safe, ""), _cells(client, safe, "exclude=speeding")
     gaps = {cell: n - after[cell][0] for cell, (n, _mean) in before.items() if cell in after}
@@ -202,8 +221,8 @@ def test_a_wave_with_no_answers_yet_has_a_page_that_says_so(client, auth, sessio
     results = client.get(f"/admin/waves/{wave.id}/results?exclude=speeding&exclude=nonsense")
 
     assert page.status_code == 200
-    assert "0 responses, 0 timed. Median time taken: not worked out" in page.text
-    assert "No team has enough responses to show." in page.text
+    assert "0 responses: fewer than 5, so no data-quality figure of this wave is shown" in page.text
+    assert "Median time taken" not in page.text
     assert results.status_code == 200
 
 
