@@ -210,3 +210,55 @@ def test_metadata_naming_another_issuer_is_refused(make_app, session, tmp_path):
     assert response.status_code == 400
     summary = session.scalars(select(AuditEvent.summary)).one()
     assert f"its metadata names another issuer, 'http://127.0.0.1:{port}'" in summary
+
+
+def test_an_administrators_account_is_not_opened_by_a_verified_email(session):
+    accounts.create_user(session, email="ada@kent.gov.uk", password=PASSWORD, role="admin", now=NOW)
+
+    outcome = sso.sign_in(session, PROVIDER, _identity(), now=NOW)
+
+    assert outcome.user is None
+    assert "Link your Kent County Council account" in outcome.refusal
+    assert session.scalar(select(SignInLink)) is None
+    assert (
+        "administrator's account is linked only by its owner"
+        in session.scalars(select(AuditEvent.summary)).one()
+    )
+
+
+def test_link_domains_limit_which_emails_link_an_account(session):
+    council = sso.providers_from_config(COUNCIL | {"OIDC_COUNCIL_LINK_DOMAINS": "@Kent.gov.uk"})[0]
+    accounts.create_user(
+        session, email="bo@gmail.example", password=PASSWORD, role="viewer", now=NOW
+    )
+    accounts.create_user(
+        session, email="ada@kent.gov.uk", password=PASSWORD, role="viewer", now=NOW
+    )
+
+    outside = sso.sign_in(session, council, _identity("s-1", "bo@gmail.example"), now=NOW)
+    inside = sso.sign_in(session, council, _identity("s-2", "ada@kent.gov.uk"), now=NOW)
+
+    assert council.link_domains == ("kent.gov.uk",)
+    assert outside.user is None and inside.user.email == "ada@kent.gov.uk"
+    assert session.scalars(select(SignInLink.subject)).all() == ["s-2"]
+
+
+def test_linking_from_your_account_takes_any_email_but_never_a_second_owner(session):
+    ada = accounts.create_user(
+        session, email="ada@kent.gov.uk", password=PASSWORD, role="admin", now=NOW
+    )
+    bo = accounts.create_user(
+        session, email="bo@kent.gov.uk", password=PASSWORD, role="admin", now=NOW
+    )
+    identity = _identity("ada-at-council", "a.lovelace@elsewhere.example", verified=False)
+
+    first = sso.link(session, PROVIDER, identity, ada, now=NOW)
+    again = sso.link(session, PROVIDER, identity, ada, now=NOW)
+    taken = sso.link(session, PROVIDER, identity, bo, now=NOW)
+    second = sso.link(session, PROVIDER, _identity("ada-2"), ada, now=NOW)
+
+    assert (first, again) == ("", "")
+    assert "linked to another account here" in taken
+    assert "already linked to another Kent County Council account" in second
+    assert sso.sign_in(session, PROVIDER, identity, now=NOW).user is ada
+    assert session.scalars(select(SignInLink.user_id)).all() == [ada.id]

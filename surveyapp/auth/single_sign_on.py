@@ -5,7 +5,10 @@ names the variable), and which staff account a provider's checked sign-in opens:
 
 - the account already linked to the provider's subject (``SignInLink``); else
 - the account whose email is the one the provider says it has verified, which is then
-  linked to the subject, so that later sign-ins match on the subject alone; else
+  linked to the subject, so that later sign-ins match on the subject alone (not an
+  administrator's account, nor one outside the provider's ``LINK_DOMAINS`` when it names
+  some: a provider where anyone can make an account, or change its email, must not open
+  them; those are linked by their owner from "Your account", with ``link``); else
 - when the provider's settings allow the email's domain and give a default role, a new
   account of that role (no programme yet, no password); else nobody: signing in is refused.
 
@@ -47,6 +50,8 @@ class Provider:
     client_secret: str
     allow_domains: tuple[str, ...] = ()
     default_role: str | None = None
+    #: Email domains whose accounts are linked on a verified email; empty: any domain.
+    link_domains: tuple[str, ...] = ()
 
     @property
     def metadata_url(self) -> str:
@@ -95,6 +100,9 @@ def providers_from_config(config: Mapping) -> tuple[Provider, ...]:
         domains = tuple(
             domain.lower().lstrip("@") for domain in _names(config.get(prefix + "ALLOW_DOMAINS"))
         )
+        link_domains = tuple(
+            domain.lower().lstrip("@") for domain in _names(config.get(prefix + "LINK_DOMAINS"))
+        )
         role = setting("DEFAULT_ROLE", required=False) or None
         if role is not None and role not in STAFF_ROLES:
             raise ConfigError(
@@ -117,6 +125,7 @@ def providers_from_config(config: Mapping) -> tuple[Provider, ...]:
                 client_secret=setting("CLIENT_SECRET"),
                 allow_domains=domains,
                 default_role=role,
+                link_domains=link_domains,
             )
         )
     if len(set(names)) != len(names):
@@ -247,6 +256,14 @@ def sign_in(
                 "the account with this email is linked to another person at this provider",
                 unknown,
             )
+        elif user.role == "admin" or not _may_link_by_email(provider, identity.email):
+            whose = "an administrator's" if user.role == "admin" else "this email domain's"
+            return refuse(
+                f"{whose} account is linked only by its owner, from Your account",
+                f"Your account here is not linked to {provider.display_name} yet, and "
+                f"{whose} account is linked only by its owner. Sign in with your password, "
+                f"then on Your account choose “Link your {provider.display_name} account”.",
+            )
         session.add(
             SignInLink(
                 user_id=user.id,
@@ -286,6 +303,65 @@ def sign_in(
     )
     session.flush()
     return Outcome(user)
+
+
+def _may_link_by_email(provider: Provider, email: str) -> bool:
+    return not provider.link_domains or email.rpartition("@")[2] in provider.link_domains
+
+
+def link(
+    session: Session,
+    provider: Provider,
+    identity: Identity,
+    user: User,
+    *,
+    now: datetime,
+    address: str = "",
+) -> str:
+    """Link ``user``, signed in here and having just signed in at ``provider``, to that
+    identity, whatever its email; audited. Returns "" when linked, else what to tell them."""
+    owner = linked_user(session, identity)
+    if owner is not None and owner.id == user.id:
+        return ""
+    if owner is not None or identity.issuer in links_of(session, user):
+        why = (
+            "that account is linked to another account here"
+            if owner is not None
+            else f"your account is already linked to another {provider.display_name} account"
+        )
+        audit.record(
+            session,
+            action="sign_in_failed",
+            summary=f"Linking to {provider.display_name} refused: {why}",
+            actor=user,
+            address=address,
+            now=now,
+        )
+        session.flush()
+        return f"Your account was not linked: {why}. Nothing was changed."
+    session.add(
+        SignInLink(
+            user_id=user.id,
+            issuer=identity.issuer,
+            subject=identity.subject,
+            email=identity.email or "",
+            created_at=now,
+            last_used_at=now,
+        )
+    )
+    audit.record(
+        session,
+        action="sign_in.link",
+        summary=f"Account linked to its {provider.display_name} identity by its owner, "
+        "from Your account",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        address=address,
+        now=now,
+    )
+    session.flush()
+    return ""
 
 
 def refused(

@@ -18,6 +18,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -97,9 +98,18 @@ def sso_start(name: str):
     form's answer redirecting to another site. Starting signs nobody in; the callback does,
     and only with the ``state`` this browser was given here."""
     provider, client = _provider_or_404(name)
-    purpose = "confirm" if request.args.get("purpose") == "confirm" else "sign_in"
-    if purpose == "confirm" and g.user is None:
+    purpose = request.args.get("purpose")
+    purpose = purpose if purpose in ("confirm", "link") else "sign_in"
+    if purpose != "sign_in" and g.user is None:
         return redirect(url_for(".login"), code=303)
+    if purpose == "link":
+        # Linking gives a second way into the account: the password again first, so a
+        # browser left signed in cannot be linked to someone else's provider account.
+        from surveyapp.auth.views import ask_for_password_again
+
+        asked = ask_for_password_again(url_for(".sso_start", name=name, purpose="link"))
+        if asked is not None:
+            return asked
     session[PENDING] = {
         "provider": name,
         "purpose": purpose,
@@ -107,7 +117,7 @@ def sso_start(name: str):
         "started": int(time.time()),
     }
     redirect_uri = current_app.config["BASE_URL"].rstrip("/") + url_for(".sso_callback", name=name)
-    extra = {"prompt": "login", "max_age": 0} if purpose == "confirm" else {}
+    extra = {"prompt": "login", "max_age": 0} if purpose != "sign_in" else {}
     try:
         issuer = client.load_server_metadata().get("issuer")
         if issuer != provider.issuer:
@@ -154,6 +164,8 @@ def sso_callback(name: str):
     db = get_session()
     if pending["purpose"] == "confirm":
         return _confirm(provider, identity, claims, pending)
+    if pending["purpose"] == "link":
+        return _link(provider, identity)
     outcome = sso.sign_in(db, provider, identity, now=now(), address=request.remote_addr or "")
     db.commit()
     if outcome.user is None:
@@ -183,6 +195,25 @@ def _confirm(provider: sso.Provider, identity: sso.Identity, claims, pending):
     )
     db.commit()
     return redirect(pending["next"], code=303)
+
+
+def _link(provider: sso.Provider, identity: sso.Identity):
+    """From Your account: link the person signed in here to the provider account they just
+    signed in to (an administrator's account is linked only this way)."""
+    if g.user is None:
+        return _refuse(provider, "linking, but nobody is signed in here")
+    db = get_session()
+    told = sso.link(db, provider, identity, g.user, now=now(), address=request.remote_addr or "")
+    db.commit()
+    if told:
+        flash(told, "error")
+    else:
+        flash(
+            f"Your account is linked to {provider.display_name}: “Sign in with "
+            f"{provider.display_name}” now signs you in.",
+            "success",
+        )
+    return redirect(url_for(".account"), code=303)
 
 
 def _why(problem: Exception) -> str:

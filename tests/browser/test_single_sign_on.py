@@ -14,7 +14,7 @@ from surveyapp import create_app
 from surveyapp.db import Base
 from surveyapp.models import AuditEvent, SignInLink, User
 from surveyapp.staff import operations as accounts
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, code_now, enrol_two_step
 from tests.factories import make_wave
 from tests.oidc_provider import ACCOUNT_PASSWORD, free_port, start_provider, stop_provider
 
@@ -116,11 +116,22 @@ def page(browser):
     context.close()
 
 
-def _add_ada(site, role="admin"):
+def _add_ada(site, role="admin", linked=False):
+    """Ada's staff account; ``linked``: already linked to her provider account."""
     with site.db() as session:
         user = accounts.create_user(
             session, email=ADA["email"], password=PASSWORD, role=role, now=NOW
         )
+        if linked:
+            session.add(
+                SignInLink(
+                    user_id=user.id,
+                    issuer=site.provider.issuer,
+                    subject=ADA["sub"],
+                    email=ADA["email"],
+                    created_at=NOW,
+                )
+            )
         session.commit()
         return user.id
 
@@ -143,7 +154,7 @@ def _provider_form(page, site, account):
 
 def test_a_known_person_signs_in_with_the_provider_and_is_remembered_by_subject(site, page):
     site = site()
-    user_id = _add_ada(site)  # an administrator, without our two-step verification
+    user_id = _add_ada(site, role="evaluator")
     callbacks = []
     page.on(
         "request", lambda r: callbacks.append(r.url) if "/auth/sso/council/callback" in r.url else 0
@@ -190,7 +201,7 @@ def test_a_known_person_signs_in_with_the_provider_and_is_remembered_by_subject(
 
 def test_step_up_signs_in_again_with_the_provider(site, page):
     site = site()
-    _add_ada(site)
+    _add_ada(site, linked=True)  # an administrator, linked from Your account
     with site.db() as session:
         wave = make_wave(session)
         session.commit()
@@ -279,3 +290,50 @@ def test_an_allowed_domain_gets_an_account_of_the_default_role(site, page):
     actions = [action for action, _, _ in site.audit()]
     assert actions[:3] == ["user.create", "sign_in.link", "sign_in"]
     assert actions[-1] == "sign_in_failed"
+
+
+def test_an_administrator_is_linked_only_from_your_account_after_the_password(site, page):
+    site = site()
+    user_id = _add_ada(site)  # an administrator: a verified email alone does not open it
+    with site.db() as session:
+        enrol_two_step(session, session.get(User, user_id))
+        session.commit()
+
+    _sign_in_at_provider(page, site, ADA)
+    refused = page.inner_text("main")
+    with site.db() as session:
+        assert session.scalar(select(SignInLink)) is None
+
+    page.goto(f"{site.url}/auth/login")
+    page.fill("#email", ADA["email"])
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/auth/two-step")
+    with site.db() as session:
+        code = code_now(session.get(User, user_id), site.clock())
+    page.fill("#code", code)
+    page.click("button:has-text('Continue')")
+    page.wait_for_url("**/admin/programmes")
+    page.goto(f"{site.url}/auth/account")
+    assert "Not linked yet" in page.inner_text("#single-sign-on-state")
+    page.click("a:has-text('Link your Test Council account')")
+    _provider_form(page, site, ADA)  # the provider asks again (prompt=login)
+    page.wait_for_url("**/auth/account")
+    linked_page = page.inner_text("main")
+    page.click("button:has-text('Sign out')")
+    page.goto(f"{site.url}/auth/login")
+    page.click("a:has-text('Sign in with Test Council')")  # still signed in at the provider
+    page.wait_for_url("**/admin/programmes")
+
+    assert "is linked only by its owner" in refused
+    assert "Link your Test Council account" in refused
+    assert "Your account is linked to Test Council" in linked_page
+    assert "Linked to Test Council" in linked_page
+    assert page.url.endswith("/admin/programmes")
+    with site.db() as session:
+        link = session.scalars(select(SignInLink)).one()
+        assert (link.user_id, link.subject) == (user_id, ADA["sub"])
+    summaries = [summary for action, _, summary in site.audit() if action == "sign_in.link"]
+    assert summaries == [
+        "Account linked to its Test Council identity by its owner, from Your account"
+    ]
