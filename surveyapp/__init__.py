@@ -91,9 +91,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     from surveyapp import cli, db
-    from surveyapp.web import errors, filters, security
+    from surveyapp.web import cookies, errors, filters, security
 
     security.init_app(app)  # first, so that its request timer starts before anything else
+    cookies.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     filters.init_app(app)

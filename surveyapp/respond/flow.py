@@ -112,6 +112,31 @@ def note_activity(invitation: Invitation, now: datetime) -> None:
     invitation.last_active_at = now
 
 
+#: A page shown this soon after the last step (the redirect after a page is sent) is not
+#: written down: that step already was, and the next one counts its time from there.
+SHOWN_SOON_AFTER = timedelta(seconds=5)
+
+
+def note_shown(invitation: Invitation, now: datetime) -> bool:
+    """Note that a page is shown (:func:`note_activity`), unless it follows the last step at
+    once; returns whether anything changed, so that a page shown that way writes nothing.
+
+    Leaving such a moment out changes no time taken: the gap to the next step is measured
+    from the step before it, one gap instead of two that add up to the same.
+    """
+    last = invitation.last_active_at
+    if (
+        not invitation.is_completed
+        and last is not None
+        and invitation.active_seconds is not None
+        and timedelta(0) <= now - last < SHOWN_SOON_AFTER
+    ):
+        return False
+    before = (invitation.last_active_at, invitation.active_seconds)
+    note_activity(invitation, now)
+    return before != (invitation.last_active_at, invitation.active_seconds)
+
+
 def answers_of(session: Session, invitation: Invitation) -> dict[str, Any]:
     """Return the answers in progress, by answer id."""
     rows = session.execute(

@@ -216,8 +216,8 @@ def current_page(page_id: str):
                 version=version,
             )
     else:
-        flow.note_activity(invitation, now())  # the page is shown: timing starts or goes on
-        db.commit()
+        if flow.note_shown(invitation, now()):  # the page is shown: timing starts or goes on
+            db.commit()
     return _render_page(invitation, questionnaire, answers, page, form, posted, errors, revealed)
 
 
@@ -383,8 +383,8 @@ def check_answers():
     if flow.current_page(questionnaire, answers) is not None:
         return _where_next(questionnaire, answers)
     last = questionnaire.shown_pages(answers)[-1]
-    flow.note_activity(invitation, now())
-    get_session().commit()
+    if flow.note_shown(invitation, now()):
+        get_session().commit()
     return render_template(
         "respond/check_answers.html",
         questionnaire=questionnaire,

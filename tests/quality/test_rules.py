@@ -178,3 +178,18 @@ def test_an_anonymous_wave_keeps_only_a_band_and_its_invitation_forgets_the_seco
     assert response.time_band == 7  # 7 to 10 minutes
     assert invitation.active_seconds is None and invitation.last_active_at is None
     assert load_answers(session, anonymous).empty  # held back until enough have answered
+
+
+def test_a_page_shown_at_once_after_a_step_changes_no_time_taken(session):
+    invitation = make_invitation(session)
+    start = NOW - timedelta(hours=1)
+    flow.note_activity(invitation, start)  # the first page is shown
+    flow.note_activity(invitation, start + timedelta(minutes=2))  # sent
+    # The next page, shown by the redirect a moment later, writes nothing...
+    assert not flow.note_shown(invitation, start + timedelta(minutes=2, seconds=1))
+    assert invitation.last_active_at == start + timedelta(minutes=2)
+    flow.note_activity(invitation, start + timedelta(minutes=5))  # ...and its send counts
+    assert invitation.active_seconds == 5 * 60
+    # Shown after a break, it starts the clock again.
+    assert flow.note_shown(invitation, start + timedelta(minutes=50))
+    assert invitation.last_active_at == start + timedelta(minutes=50)

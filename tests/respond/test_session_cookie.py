@@ -58,3 +58,15 @@ def test_a_session_made_before_keeps_working_without_the_token(client, session):
 
     assert "Session evaluation" in client.get("/r/").text
     assert invitation.token not in _readable(client.get_cookie("session").value)
+
+
+def test_pages_do_not_send_the_unchanged_cookie_again_and_the_session_goes_on(client, session):
+    invitation = make_invitation(session)
+    session.commit()
+    client.get(f"/r/{invitation.token}")
+    client.get("/r/")  # the first page shown keeps its form token in the session
+    shown = client.get("/r/")  # since then nothing in the session changed
+    again = client.get("/r/")
+
+    assert "Set-Cookie" not in shown.headers and "Set-Cookie" not in again.headers
+    assert "Session evaluation" in again.text
