@@ -161,9 +161,21 @@ def to_xlsx_bytes(
     :param progress: told the share of rows written (over every sheet), now and then.
     :raises ExportTooLarge: when a table has more rows or columns than Excel allows.
     """
-    from openpyxl import Workbook
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
+    buffer = io.BytesIO()
+    # Constant memory: each row goes to a temporary file as it is written, so a sheet of
+    # a million rows costs one row of memory. Every text stays text: nothing is read as
+    # a formula, a number or a link (the formula guard of ``neutralised`` still applies).
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
     #: Cells cut to Excel's limit so far, by column; a later "codebook" sheet says so.
     cut: dict[str, int] = {}
     rows_in_all = sum(len(frame) for frame in sheets.values()) or 1
@@ -175,28 +187,56 @@ def to_xlsx_bytes(
                 f"Excel allows at most {EXCEL_MAX_ROWS - 1:,} rows and {EXCEL_MAX_COLUMNS:,} "
                 "columns. Choose CSV or SPSS instead."
             )
-        sheet = workbook.create_sheet(_SHEET_NAME.sub("_", str(name))[:31] or "sheet")
-        sheet.freeze_panes = "A2"
-        sheet.append([str(column) for column in frame.columns])
+        sheet = workbook.add_worksheet(_SHEET_NAME.sub("_", str(name))[:31] or "sheet")
+        sheet.freeze_panes(1, 0)
+        columns = [str(column) for column in frame.columns]
+        for place, header in enumerate(columns):
+            sheet.write_string(0, place, header)
         if name == "codebook" and cut:
             frame = with_cut_notes(frame, cut)
-        ready = for_spreadsheet(frame).astype(object)
-        ready = ready.where(ready.notna(), None)
-        columns = [str(column) for column in frame.columns]
-        for row in ready.itertuples(index=False, name=None):
-            cells = [_cell(value) for value in row]
-            for index, value in enumerate(cells):
+        ready = for_spreadsheet(frame)
+        table = [_excel_values(ready[column]) for column in ready.columns]
+        for place, values in enumerate(table):
+            if values.dtype != object:
+                continue
+            for row, value in enumerate(values):
                 if isinstance(value, str) and len(value) > EXCEL_MAX_CELL:
-                    cells[index] = excel_text(value)
-                    cut[columns[index]] = cut.get(columns[index], 0) + 1
-            sheet.append(cells)
+                    values[row] = excel_text(value)
+                    cut[columns[place]] = cut.get(columns[place], 0) + 1
+        for row in range(len(ready)):
+            for place, values in enumerate(table):
+                _write_cell(sheet, row + 1, place, values[row])
             written += 1
             if progress is not None and written % PROGRESS_ROWS == 0:
-                # Saving the workbook takes about as long again as filling it.
+                # Closing the workbook (zipping its sheets) takes about as long again.
                 progress(0.5 * written / rows_in_all)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    workbook.close()
     return buffer.getvalue()
+
+
+def _excel_values(column: pd.Series) -> np.ndarray:
+    """A column's values as plain Python ones (None where missing), for the Excel writer."""
+    values = column.astype(object).to_numpy(copy=True)
+    values[pd.isna(column).to_numpy()] = None
+    return values
+
+
+def _write_cell(sheet, row: int, place: int, value) -> None:
+    value = _cell(value)
+    if value is None:
+        return
+    if isinstance(value, str):
+        if "\r" in value:
+            # What the XML of the former writer kept of a carriage return: a line feed
+            # (xlsxwriter would write it as "_x000D_", which readers show as such).
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        sheet.write_string(row, place, value)
+    elif isinstance(value, bool | np.bool_):
+        sheet.write_boolean(row, place, bool(value))
+    elif isinstance(value, int | float):
+        sheet.write_number(row, place, value)
+    else:
+        sheet.write(row, place, value)
 
 
 def excel_text(text: str) -> str:

@@ -35,7 +35,7 @@ import pandas as pd
 from sqlalchemy.orm import Session, object_session
 
 from surveyapp.exports import FILE_KINDS, FULL, SUPPRESSED, ExportFile, _slug, export_tables
-from surveyapp.exports.formats import to_csv_bytes, to_dta_bytes
+from surveyapp.exports.formats import to_csv_bytes, to_dta_bytes, to_sav_bytes
 from surveyapp.exports.progress import Progress, no_progress
 from surveyapp.exports.scripts import r_script, spss_syntax
 from surveyapp.exports.tables import (
@@ -242,23 +242,31 @@ def _describe_rows(entry: PackWave, tables: ExportTables) -> None:
 def _add_data(files: _Files, folder: str, tables: ExportTables, title: str, long=True) -> None:
     """Write one table's files: wide (and long) as CSV, .sav and .dta, and its codebook."""
     layouts = ("wide", "long") if long else ("wide",)
+    short = "small groups hidden" if tables.suppressed else "full, small groups shown"
     for layout in layouts:
-        for file_format in ("csv", "sav"):
-            exported = export_tables(
-                tables, folder, file_format=file_format, layout=layout, title=title
-            )
-            files.add(f"{folder}/{layout}.{file_format}", exported.content)
         if layout == "wide":
             data, book = tables.data, tables.codebook
         else:
+            # Melted once for its three files (CSV, .sav and .dta), not once per file.
             data, book = tables.long(), tables.long_codebook()
-        short = "small groups hidden" if tables.suppressed else "full, small groups shown"
+        files.add(f"{folder}/{layout}.csv", to_csv_bytes(data))
+        files.add(
+            f"{folder}/{layout}.sav",
+            to_sav_bytes(data, book, file_label=f"{title} ({short})", note=_file_kind(tables)),
+        )
         files.add(
             f"{folder}/{layout}.dta", to_dta_bytes(data, book, file_label=f"{title} ({short})")
         )
+        del data
     codebook = export_tables(tables, folder, file_format="csv", layout="codebook", title=title)
     files.add(f"{folder}/codebook.csv", codebook.content)
     files.add(f"{folder}/codebook.html", codebook_html(tables, title).encode("utf-8"))
+
+
+def _file_kind(tables: ExportTables) -> str:
+    """What an exported file says of itself (as ``export_tables`` writes it)."""
+    kind = SUPPRESSED if tables.suppressed else FULL
+    return f"{FILE_KINDS[kind]} {tables.exclusion}".strip()
 
 
 # -- the codebook as a page ---------------------------------------------------------------

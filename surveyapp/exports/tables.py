@@ -461,30 +461,40 @@ def melt_answers(
     columns = ["variable", "answer_id", "value_number", "value_text", "value_label"]
     if not names or data.empty:
         return pd.DataFrame(columns=ids + columns)
-    frame = data[ids + names].copy()
-    frame["_row"] = np.arange(len(frame))
-    long = frame.astype({name: object for name in names}).melt(
-        id_vars=[*ids, "_row"], value_vars=names, var_name="variable", value_name="value"
-    )
-    long = long[long["value"].notna()]
-    position = {name: place for place, name in enumerate(names)}
-    long["_place"] = long["variable"].map(position)
-    long = long.sort_values(["_row", "_place"], kind="stable")
-    by_name = {v.name: v for v in answer_vars}
-    numeric = long["variable"].map({n: v.type == "numeric" for n, v in by_name.items()})
-    numeric = numeric.astype(bool)
-    long["answer_id"] = long["variable"].map({n: v.source for n, v in by_name.items()})
-    long["value_number"] = pd.to_numeric(long["value"].where(numeric), errors="coerce")
-    long["value_text"] = long["value"].where(~numeric, None)
-    labels = pd.DataFrame(
-        [(v.name, str(code), label) for v in answer_vars for code, label in v.value_labels.items()],
-        columns=["variable", "_code", "value_label"],
-    )
-    long["_code"] = long["value"].astype(str)
-    long = long.merge(labels, on=["variable", "_code"], how="left")
-    long["value_label"] = (
-        long["value_label"].astype(object).where(long["value_label"].notna(), None)
-    )
+    rows, width = len(data), len(names)
+    values = np.empty((rows, width), dtype=object)
+    labels = np.full((rows, width), None, dtype=object)
+    for place, variable in enumerate(answer_vars):
+        column = data[variable.name].astype(object)
+        present = column.notna().to_numpy()
+        cells = column.to_numpy(copy=True)
+        cells[~present] = None
+        values[:, place] = cells
+        if variable.value_labels and present.any():
+            # Each distinct value once: its text is the code a value label is found by.
+            codes, uniques = pd.factorize(cells[present])
+            by_code = {str(code): label for code, label in variable.value_labels.items()}
+            found = np.array([by_code.get(str(value)) for value in uniques] + [None], object)
+            column_labels = np.full(rows, None, dtype=object)
+            column_labels[present] = found[codes]
+            labels[:, place] = column_labels
+    # Row-major: each response's answers together, in questionnaire order.
+    kept = np.not_equal(values, None).ravel()
+    row = np.repeat(np.arange(rows), width)[kept]
+    place = np.tile(np.arange(width), rows)[kept]
+    long = data[ids].iloc[row].reset_index(drop=True)
+    for name in ids:  # as a melt and merge would leave them: texts as text columns
+        if long[name].dtype == object:
+            long[name] = long[name].infer_objects()
+    variable_names = np.array(names, dtype=object)
+    long["variable"] = pd.array(variable_names[place], dtype="str")
+    value = pd.Series(values.ravel()[kept], dtype=object)
+    numeric = np.array([v.type == "numeric" for v in answer_vars])[place]
+    sources = np.array([v.source for v in answer_vars], dtype=object)
+    long["answer_id"] = pd.array(sources[place], dtype="str")
+    long["value_number"] = pd.to_numeric(value.where(numeric), errors="coerce")
+    long["value_text"] = value.where(~numeric, None)
+    long["value_label"] = pd.Series(labels.ravel()[kept], dtype=object)
     return long[ids + columns].reset_index(drop=True)
 
 
