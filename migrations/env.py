@@ -1,7 +1,9 @@
 """Alembic environment: the models' metadata, and the app's database URL."""
 
+from contextlib import contextmanager
+
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from surveyapp import default_database_url, models  # noqa: F401  (registers every table on Base.metadata)
 from surveyapp.db import Base, normalise_url
@@ -25,9 +27,42 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = create_engine(_url())
-    with engine.connect() as connection:
+    with engine.connect() as connection, _one_at_a_time(connection):
         _run(connection)
     engine.dispose()
+
+
+#: The PostgreSQL advisory lock every upgrade holds, so that upgrades started at once (one per
+#: machine at a deploy) run one after another: the later ones wait, then find nothing to do.
+MIGRATION_LOCK = 0x5A7E7A11
+
+
+@contextmanager
+def _one_at_a_time(connection):
+    """Hold the database's migration lock: an advisory lock on PostgreSQL, a file lock beside
+    a SQLite database file."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.commit()  # a session-level lock: it outlives this transaction
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
+        return
+    database = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrating", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run(connection) -> None:

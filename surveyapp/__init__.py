@@ -12,7 +12,25 @@ from surveyapp.clock import utcnow
 from surveyapp.errors import ConfigError
 
 csrf = CSRFProtect()
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _project_root() -> Path:
+    """The folder holding ``static/``, ``migrations/`` and ``questionnaires/``.
+
+    In a checkout (and an editable install) that is the repository itself; an installed
+    package or wheel carries them in ``surveyapp/_shipped/`` (setup.py puts them there).
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "migrations" / "env.py").is_file():
+        return checkout
+    from importlib.resources import files
+
+    return Path(str(files("surveyapp").joinpath("_shipped")))
+
+
+PROJECT_ROOT = _project_root()
+#: True when running from a checkout of the repository; False from an installed package.
+FROM_CHECKOUT = PROJECT_ROOT == Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -39,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         STAFF_IDLE_WARNING_SECONDS=120,  # ...after a warning this long before, on admin pages
         PROXY_FIX=0,  # proxies in front whose X-Forwarded-* headers to believe; 0: none
         # Rate-limit counts; memory:// is per process, so with several gunicorn workers
-        # use a shared store, for example redis://localhost:6379 (pip install 'limits[redis]').
+        # use a shared store, for example redis://localhost:6379 (pip install 'surveyapp[redis]').
         RATELIMIT_STORAGE_URI="memory://",
         LIMIT_SIGN_IN_PER_ACCOUNT="10 per 15 minutes",  # failed sign-ins naming one email
         LIMIT_SIGN_IN_PER_ADDRESS="30 per 15 minutes",  # failed sign-ins from one IP address
@@ -133,8 +151,15 @@ def _developing(app: Flask) -> bool:
 
 
 def instance_path() -> Path:
-    """The folder for the development database and key (SURVEYAPP_INSTANCE_PATH, or instance/)."""
-    return Path(os.environ.get("SURVEYAPP_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    """The folder for the development database and key: SURVEYAPP_INSTANCE_PATH, else
+    instance/ in a checkout, or Flask's own place beside an installed package."""
+    if os.environ.get("SURVEYAPP_INSTANCE_PATH"):
+        return Path(os.environ["SURVEYAPP_INSTANCE_PATH"])
+    if FROM_CHECKOUT:
+        return PROJECT_ROOT / "instance"
+    import sys
+
+    return Path(sys.prefix) / "var" / "surveyapp-instance"
 
 
 def default_database_url() -> str:

@@ -21,6 +21,7 @@ import re
 import time
 from urllib.parse import unquote_to_bytes
 
+import click
 from flask import Flask, abort, current_app, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
@@ -30,6 +31,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 request_log = logging.getLogger("surveyapp.requests")
+limit_log = logging.getLogger("surveyapp.limits")
 #: Loggers that write addresses as requested: werkzeug's development server (its request
 #: lines), gunicorn's access and error logs, and Flask's own (``Exception on /r/...``).
 ADDRESS_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "surveyapp")
@@ -193,6 +195,7 @@ def init_limits(app: Flask) -> Limiter:
     is per process, so with several gunicorn workers use a shared store such as
     ``redis://localhost:6379`` (or each worker counts on its own).
     """
+    check_limit_store(app)
     limiter = Limiter(
         key_func=get_remote_address,
         strategy=app.config.get("RATELIMIT_STRATEGY", "moving-window"),
@@ -281,6 +284,59 @@ def init_limits(app: Flask) -> Limiter:
     for endpoint in ("respond.link", "respond.opt_out"):
         views[endpoint] = links(views[endpoint])
     return limiter
+
+
+def check_limit_store(app: Flask) -> None:
+    """Refuse to start on a rate-limit store that cannot be used; say when counts are per process.
+
+    :raises ConfigError: naming RATELIMIT_STORAGE_URI when its scheme is unknown, the
+        package it needs is missing (``pip install 'surveyapp[redis]'`` for ``redis://``)
+        or the store does not answer.
+    """
+    from limits.errors import ConfigurationError
+    from limits.storage import MemoryStorage, storage_from_string
+
+    from surveyapp.errors import ConfigError
+
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    shown = _without_password(uri)
+    setting = "SURVEYAPP_RATELIMIT_STORAGE_URI"
+    try:
+        storage = storage_from_string(uri, **(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {}))
+    except ConfigurationError as exc:
+        hint = ""
+        if uri.startswith(("redis", "async+redis")):
+            hint = " Install the Redis extra: pip install 'surveyapp[redis]'."
+        raise ConfigError(
+            f"{setting} is “{shown}”, which cannot be used as the rate-limit store ({exc}).{hint}"
+        ) from None
+    if isinstance(storage, MemoryStorage):
+        # Said when served (gunicorn, any WSGI server), not by every `flask ...` command.
+        if not app.testing and click.get_current_context(silent=True) is None:
+            limit_log.warning(
+                "Rate limits are counted in memory (%s=memory://), separately in every "
+                "process: with several gunicorn workers or machines each counts on its own, "
+                "so a guesser gets the limit once per process. Set it to a shared store, for "
+                "example redis://localhost:6379.",
+                setting,
+            )
+        return
+    try:
+        answered = storage.check()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the store is the same problem
+        answered, reason = False, f"{type(exc).__name__}: {exc}"
+    else:
+        reason = "it did not answer"
+    if not answered:
+        raise ConfigError(
+            f"{setting} is “{shown}”, but the rate-limit store there cannot be reached "
+            f"({reason}). Start it, or correct the setting."
+        )
+
+
+def _without_password(uri: str) -> str:
+    """The store's address as it may be shown in a message: any password replaced by ***."""
+    return re.sub(r"(?<=://)([^:/@]*):[^@/]*@", r"\1:***@", uri)
 
 
 def _account_key() -> str:
