@@ -17,8 +17,9 @@ csrf = CSRFProtect()
 def _project_root() -> Path:
     """The folder holding ``static/``, ``migrations/`` and ``questionnaires/``.
 
-    In a checkout (and an editable install) that is the repository itself; an installed
-    package or wheel carries them in ``surveyapp/_shipped/`` (setup.py puts them there).
+    In a checkout (and an editable install) that is the repository itself; otherwise
+    ``surveyapp/_shipped/``, where a built package is to carry them (not done yet: install
+    from a checkout, editable).
     """
     checkout = Path(__file__).resolve().parent.parent
     if (checkout / "pyproject.toml").is_file() and (checkout / "migrations" / "env.py").is_file():
