@@ -14,24 +14,7 @@ from surveyapp.errors import ConfigError
 csrf = CSRFProtect()
 
 
-def _project_root() -> Path:
-    """The folder holding ``static/``, ``migrations/`` and ``questionnaires/``.
-
-    In a checkout (and an editable install) that is the repository itself; otherwise
-    ``surveyapp/_shipped/``, where a built package is to carry them (not done yet: install
-    from a checkout, editable).
-    """
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "migrations" / "env.py").is_file():
-        return checkout
-    from importlib.resources import files
-
-    return Path(str(files("surveyapp").joinpath("_shipped")))
-
-
-PROJECT_ROOT = _project_root()
-#: True when running from a checkout of the repository; False from an installed package.
-FROM_CHECKOUT = PROJECT_ROOT == Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -152,15 +135,8 @@ def _developing(app: Flask) -> bool:
 
 
 def instance_path() -> Path:
-    """The folder for the development database and key: SURVEYAPP_INSTANCE_PATH, else
-    instance/ in a checkout, or Flask's own place beside an installed package."""
-    if os.environ.get("SURVEYAPP_INSTANCE_PATH"):
-        return Path(os.environ["SURVEYAPP_INSTANCE_PATH"])
-    if FROM_CHECKOUT:
-        return PROJECT_ROOT / "instance"
-    import sys
-
-    return Path(sys.prefix) / "var" / "surveyapp-instance"
+    """The folder for the development database and key (SURVEYAPP_INSTANCE_PATH, or instance/)."""
+    return Path(os.environ.get("SURVEYAPP_INSTANCE_PATH") or PROJECT_ROOT / "instance")
 
 
 def default_database_url() -> str:

@@ -504,13 +504,9 @@ def exports_list() -> None:
 def alembic_config(url: str):
     from alembic.config import Config
 
-    from surveyapp import FROM_CHECKOUT, PROJECT_ROOT
+    from surveyapp import PROJECT_ROOT
 
-    if FROM_CHECKOUT:
-        config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
-    else:  # an installed package: its [tool.alembic] settings, with the migrations it carries
-        config = Config()
-        config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
     config.attributes["database_url"] = url
     return config
 
